@@ -1,0 +1,67 @@
+package ipv4
+
+import (
+	"fmt"
+
+	"ustack/netdev"
+	"ustack/pkt"
+	"ustack/trace"
+	"ustack/wire"
+)
+
+// forward routes a packet that is not for us to its next hop, taking
+// ownership (cf. ip_forward and RFC 1812 §5.2–5.3). h views b's header.
+// Context: softnet.
+func (p *Proto) forward(in *netdev.Device, b *pkt.Buf, h wire.IPv4View) {
+	st := p.stats
+	dst := h.Dst()
+	if h.TTL() <= 1 {
+		p.SendError(in.Index(), b, wire.ICMPv4TTLExceeded, 0)
+		p.drop(b, in.Name(), &st.InHdrErrors, "TTL expired in transit")
+		return
+	}
+	r, ok := p.fib.Lookup(dst)
+	if !ok {
+		p.SendError(in.Index(), b, wire.ICMPv4NetUnreachable, 0)
+		st.InNoRoutes.Inc()
+		p.drop(b, in.Name(), &st.InAddrErrors, "no route")
+		return
+	}
+	out := p.reg.Device(r.Dev)
+	if out == nil || !out.IsUp() {
+		p.SendError(in.Index(), b, wire.ICMPv4HostUnreachable, 0)
+		st.InNoRoutes.Inc()
+		p.drop(b, in.Name(), &st.InAddrErrors, "route through a device that is down")
+		return
+	}
+	rt := Route{Dev: out, Dst: dst, NextHop: dst, MTU: out.MTU(), Src: h.Src()}
+	if r.Gateway.IsValid() {
+		rt.NextHop = r.Gateway
+	}
+	if r.MTU > 0 && r.MTU < rt.MTU {
+		rt.MTU = r.MTU
+	}
+	if p.addrs.IsBroadcast(out.Index(), dst) {
+		// A directed broadcast: RFC 1812 §5.3.5.2 lets a router refuse,
+		// and Linux does by default.
+		p.drop(b, in.Name(), &st.InAddrErrors, "directed broadcast not forwarded")
+		return
+	}
+	if b.Len() > rt.MTU && h.DontFragment() {
+		p.SendError(in.Index(), b, wire.ICMPv4FragmentationNeeded, uint32(rt.MTU))
+		p.drop(b, in.Name(), &st.FragFails, fmt.Sprintf("DF set and %d > MTU %d", b.Len(), rt.MTU))
+		return
+	}
+	// Decrement the TTL in place, updating the checksum incrementally
+	// (RFC 1624); copy first if the header is shared with a clone.
+	hb := b.Writable(h.HeaderLen())
+	w, _ := wire.ParseIPv4HeaderView(hb)
+	w.DecrementTTL()
+	st.ForwDatagrams.Inc()
+	if pr := p.probes.forward; pr.Enabled() {
+		pr.Fire(&trace.Event{PktID: b.ID, Dev: out.Name(), Len: b.Len(), Proto: uint8(w.Protocol()), Src: w.Src(), Dst: dst,
+			Detail: fmt.Sprintf("%s -> %s via %v ttl %d", in.Name(), out.Name(), rt.NextHop, w.TTL())})
+	}
+	b.Dev = out.Index()
+	p.finishOutput(b, &rt)
+}

@@ -1,0 +1,175 @@
+package ipv4
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"ustack/ipv4/ipfrag"
+	"ustack/netdev"
+	"ustack/pkt"
+	"ustack/trace"
+	"ustack/wire"
+)
+
+// Route is the output decision for one destination (cf. struct rtable).
+type Route struct {
+	Dev       *netdev.Device
+	Src       netip.Addr // source address to use
+	Dst       netip.Addr
+	NextHop   netip.Addr // gateway, or Dst when directly connected
+	MTU       int
+	Broadcast bool // Dst is a broadcast: sent to the link broadcast address
+	Local     bool // Dst is ours: looped back
+}
+
+// RouteOutput chooses how to reach dst from src (src may be the zero
+// Addr: then one is chosen), cf. ip_route_output_key. Context: any.
+func (p *Proto) RouteOutput(dst, src netip.Addr) (Route, error) {
+	if !dst.Is4() {
+		return Route{}, ErrNoRoute
+	}
+	if src.IsValid() && !src.IsUnspecified() {
+		if _, ok := p.addrs.IsLocal(src); !ok && !src.IsLoopback() {
+			return Route{}, ErrNotAvailable
+		}
+	}
+	// Our own address, or loopback: through the loopback device.
+	if _, ok := p.addrs.IsLocal(dst); ok || dst.IsLoopback() {
+		lo := p.loopback()
+		if lo == nil {
+			return Route{}, ErrNoRoute
+		}
+		if !src.IsValid() || src.IsUnspecified() {
+			src = dst
+		}
+		return Route{Dev: lo, Src: src, Dst: dst, NextHop: dst, MTU: lo.MTU(), Local: true}, nil
+	}
+	if dst == limitedBroadcast {
+		// Out of the device that owns src, else the first with an address.
+		for _, a := range p.addrs.All() {
+			if src.IsValid() && !src.IsUnspecified() && a.Prefix.Addr() != src {
+				continue
+			}
+			dev := p.reg.Device(a.Dev)
+			if dev == nil || !dev.IsUp() || dev.Caps().Loopback {
+				continue
+			}
+			return Route{Dev: dev, Src: a.Prefix.Addr(), Dst: dst, NextHop: dst, MTU: dev.MTU(), Broadcast: true}, nil
+		}
+		return Route{}, ErrNoRoute
+	}
+	r, ok := p.fib.Lookup(dst)
+	if !ok {
+		return Route{}, ErrNoRoute
+	}
+	dev := p.reg.Device(r.Dev)
+	if dev == nil || !dev.IsUp() {
+		return Route{}, ErrNetDown
+	}
+	rt := Route{Dev: dev, Dst: dst, NextHop: dst, MTU: dev.MTU()}
+	if r.Gateway.IsValid() {
+		rt.NextHop = r.Gateway
+	}
+	if r.MTU > 0 && r.MTU < rt.MTU {
+		rt.MTU = r.MTU
+	}
+	switch {
+	case src.IsValid() && !src.IsUnspecified():
+		rt.Src = src
+	case r.Src.IsValid():
+		rt.Src = r.Src
+	default:
+		s, ok := p.addrs.Source(dev.Index(), rt.NextHop)
+		if !ok {
+			return Route{}, ErrNoSource
+		}
+		rt.Src = s
+	}
+	rt.Broadcast = p.addrs.IsBroadcast(dev.Index(), dst)
+	return rt, nil
+}
+
+func (p *Proto) loopback() *netdev.Device {
+	for _, d := range p.reg.Devices() {
+		if d.Caps().Loopback && d.IsUp() {
+			return d
+		}
+	}
+	return nil
+}
+
+// SendOptions are the per-packet IP options a transport chooses.
+type SendOptions struct {
+	TTL uint8 // 0: the default
+	TOS uint8
+	DF  bool // don't fragment: fail with ErrMessageSize instead
+}
+
+// Output pushes an IPv4 header onto b (which holds a transport segment)
+// and sends it along rt, fragmenting as needed; takes ownership
+// (cf. ip_queue_xmit / ip_output). Context: process or softnet.
+func (p *Proto) Output(b *pkt.Buf, rt *Route, proto uint8, o SendOptions) error {
+	if b.ID == 0 {
+		b.ID = p.reg.NextPacketID()
+	}
+	p.stats.OutRequests.Inc()
+	ttl := o.TTL
+	if ttl == 0 {
+		ttl = p.ttl
+	}
+	total := b.Len() + wire.IPv4MinHeaderLen
+	if total > 0xffff {
+		p.drop(b, rt.Dev.Name(), &p.stats.OutDiscards, "datagram over 65,535 bytes")
+		return ErrMessageSize
+	}
+	if o.DF && total > rt.MTU {
+		p.drop(b, rt.Dev.Name(), &p.stats.FragFails, "DF set and too big")
+		return ErrMessageSize
+	}
+	hdr := wire.IPv4Header{
+		TOS: o.TOS, TotalLen: uint16(total), ID: uint16(p.ident.Add(1)),
+		TTL: ttl, Protocol: wire.IPProtocol(proto), Src: rt.Src, Dst: rt.Dst,
+	}
+	if o.DF {
+		hdr.Flags = wire.IPv4DontFragment
+	}
+	hb := b.Push(wire.IPv4MinHeaderLen)
+	hdr.Encode(hb)
+	v, _ := wire.ParseIPv4HeaderView(hb)
+	v.SetChecksum(v.CalculateChecksum())
+	b.SetNetworkHeader()
+	if pr := p.probes.send; pr.Enabled() {
+		pr.Fire(&trace.Event{PktID: b.ID, Dev: rt.Dev.Name(), Len: total, Proto: proto, Src: rt.Src, Dst: rt.Dst,
+			Detail: fmt.Sprintf("ttl %d id %d len %d", ttl, hdr.ID, total)})
+	}
+	return p.finishOutput(b, rt)
+}
+
+// finishOutput sends a complete IPv4 datagram (data at its header) along
+// rt, fragmenting it if it exceeds the MTU (cf. ip_finish_output).
+func (p *Proto) finishOutput(b *pkt.Buf, rt *Route) error {
+	if b.Len() > rt.MTU {
+		err := ipfrag.Fragment(b, rt.MTU, p.stats, p.probes.fragment, func(f *pkt.Buf) error {
+			return p.neighOutput(f, rt)
+		})
+		if errors.Is(err, ipfrag.ErrDontFragment) {
+			return ErrMessageSize
+		}
+		return err
+	}
+	return p.neighOutput(b, rt)
+}
+
+// neighOutput hands a datagram to the link (cf. ip_finish_output2).
+func (p *Proto) neighOutput(b *pkt.Buf, rt *Route) error {
+	dev := rt.Dev
+	switch {
+	case dev.Link() == netdev.LinkIP:
+		return dev.Transmit(b)
+	case rt.Broadcast:
+		p.stats.OutBcastPkts.Inc()
+		return dev.SendEthernet(b, wire.BroadcastMAC, wire.EtherTypeIPv4)
+	}
+	return p.neigh.Output(dev, rt.NextHop, b)
+}

@@ -1,0 +1,281 @@
+package ipv4
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"ustack/pkt"
+	"ustack/wire"
+)
+
+// EchoReply is what a Pinger hears back for one request: a reply, or an
+// ICMP error about the request (Err set).
+type EchoReply struct {
+	From netip.Addr
+	Seq  uint16
+	TTL  uint8
+	Len  int // payload bytes
+	RTT  time.Duration
+	Err  *ICMPError
+}
+
+func (r EchoReply) String() string {
+	if r.Err != nil {
+		return fmt.Sprintf("From %v icmp_seq=%d %s", r.Err.From, r.Seq, icmpDescribe(r.Err.Type, r.Err.Code, nil))
+	}
+	return fmt.Sprintf("%d bytes from %v: icmp_seq=%d ttl=%d time=%.3f ms", r.Len+wire.ICMPv4HeaderLen, r.From, r.Seq, r.TTL, float64(r.RTT.Microseconds())/1000)
+}
+
+// pingTable demultiplexes echo replies to Pingers by identifier, like
+// Linux's ping sockets.
+type pingTable struct {
+	mu     sync.Mutex
+	byID   map[uint16]*Pinger
+	nextID uint16
+}
+
+func (t *pingTable) init() { t.byID = make(map[uint16]*Pinger); t.nextID = 0x5500 }
+
+// Pinger sends echo requests with one identifier and receives the replies.
+type Pinger struct {
+	p       *Proto
+	id      uint16
+	replies chan EchoReply
+	mu      sync.Mutex
+	sent    map[uint16]time.Time
+	closed  bool
+}
+
+// ErrPingerClosed is returned by a closed Pinger.
+var ErrPingerClosed = errors.New("ipv4: pinger closed")
+
+// NewPinger returns a Pinger with a fresh identifier.
+func (p *Proto) NewPinger() *Pinger {
+	t := &p.pings
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for {
+		t.nextID++
+		if _, used := t.byID[t.nextID]; !used && t.nextID != 0 {
+			break
+		}
+	}
+	pg := &Pinger{p: p, id: t.nextID, replies: make(chan EchoReply, 64), sent: make(map[uint16]time.Time)}
+	t.byID[pg.id] = pg
+	return pg
+}
+
+// ID returns the echo identifier.
+func (pg *Pinger) ID() uint16 { return pg.id }
+
+// Replies delivers replies and errors; it is closed by Close.
+func (pg *Pinger) Replies() <-chan EchoReply { return pg.replies }
+
+// Send sends echo request seq with size bytes of payload to dst.
+// Context: process.
+func (pg *Pinger) Send(dst netip.Addr, seq uint16, size int) error {
+	p := pg.p
+	rt, err := p.RouteOutput(dst, netip.Addr{})
+	if err != nil {
+		return err
+	}
+	b := p.pool.Get(pkt.MaxHeaderLen, wire.ICMPv4HeaderLen+size)
+	msg := b.View(0)
+	msg[0], msg[1], msg[2], msg[3] = byte(wire.ICMPv4Echo), 0, 0, 0
+	binary.BigEndian.PutUint16(msg[4:], pg.id)
+	binary.BigEndian.PutUint16(msg[6:], seq)
+	for i := range size {
+		msg[wire.ICMPv4HeaderLen+i] = byte(i)
+	}
+	binary.BigEndian.PutUint16(msg[2:], ^wire.Fold(wire.Checksum(msg, 0)))
+	pg.mu.Lock()
+	if pg.closed {
+		pg.mu.Unlock()
+		b.Free()
+		return ErrPingerClosed
+	}
+	pg.sent[seq] = p.clk.Now()
+	pg.mu.Unlock()
+	p.icmp.OutMsgs.Inc()
+	p.icmp.OutEchos.Inc()
+	b.ID = p.reg.NextPacketID()
+	p.icmpSendProbe(b, &rt, msg)
+	return p.Output(b, &rt, protoICMP, SendOptions{})
+}
+
+// Close stops delivery and frees the identifier.
+func (pg *Pinger) Close() {
+	t := &pg.p.pings
+	t.mu.Lock()
+	delete(t.byID, pg.id)
+	t.mu.Unlock()
+	pg.mu.Lock()
+	if !pg.closed {
+		pg.closed = true
+		close(pg.replies)
+	}
+	pg.mu.Unlock()
+}
+
+func (t *pingTable) lookup(id uint16) *Pinger {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byID[id]
+}
+
+func (t *pingTable) deliver(id, seq uint16, from netip.Addr, ttl uint8, n int, now time.Time) {
+	if pg := t.lookup(id); pg != nil {
+		pg.push(EchoReply{From: from, Seq: seq, TTL: ttl, Len: n}, now)
+	}
+}
+
+func (t *pingTable) deliverError(id, seq uint16, e ICMPError) {
+	if pg := t.lookup(id); pg != nil {
+		e.Transport = nil // the quoted bytes are not ours to keep
+		pg.push(EchoReply{From: e.From, Seq: seq, Err: &e}, time.Time{})
+	}
+}
+
+func (t *pingTable) closeAll() {
+	t.mu.Lock()
+	var all []*Pinger
+	for _, pg := range t.byID {
+		all = append(all, pg)
+	}
+	t.mu.Unlock()
+	for _, pg := range all {
+		pg.Close()
+	}
+}
+
+func (pg *Pinger) push(r EchoReply, now time.Time) {
+	pg.mu.Lock()
+	defer pg.mu.Unlock()
+	if pg.closed {
+		return
+	}
+	if at, ok := pg.sent[r.Seq]; ok {
+		if !now.IsZero() {
+			r.RTT = now.Sub(at)
+		}
+		delete(pg.sent, r.Seq)
+	} else if r.Err == nil {
+		return // a reply to nothing we sent, or a duplicate
+	}
+	select {
+	case pg.replies <- r:
+	default: // reader too slow: like a full socket buffer, drop
+	}
+}
+
+// PingOptions configure Ping.
+type PingOptions struct {
+	Count    int           // requests to send (0: 4)
+	Size     int           // payload bytes (0: 56)
+	Interval time.Duration // between requests (0: 1s)
+	Timeout  time.Duration // wait for the last reply (0: 2s)
+}
+
+// PingSummary is what `ping` prints at the end.
+type PingSummary struct {
+	Sent, Received, Errors int
+	Min, Avg, Max          time.Duration
+}
+
+func (s PingSummary) String() string {
+	loss := 0.0
+	if s.Sent > 0 {
+		loss = 100 * float64(s.Sent-s.Received) / float64(s.Sent)
+	}
+	out := fmt.Sprintf("%d packets transmitted, %d received, %.0f%% packet loss", s.Sent, s.Received, loss)
+	if s.Errors > 0 {
+		out += fmt.Sprintf(", %d errors", s.Errors)
+	}
+	if s.Received > 0 {
+		out += fmt.Sprintf("\nrtt min/avg/max = %.3f/%.3f/%.3f ms",
+			float64(s.Min.Microseconds())/1000, float64(s.Avg.Microseconds())/1000, float64(s.Max.Microseconds())/1000)
+	}
+	return out
+}
+
+// Ping sends o.Count echo requests to dst, calling onReply (if not nil)
+// for each reply or error as it comes, and returns the summary. It waits
+// on the stack's clock, so it runs on virtual time under a manual clock.
+func (p *Proto) Ping(ctx context.Context, dst netip.Addr, o PingOptions, onReply func(EchoReply)) (PingSummary, error) {
+	if o.Count <= 0 {
+		o.Count = 4
+	}
+	if o.Size <= 0 {
+		o.Size = 56
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Second
+	}
+	pg := p.NewPinger()
+	defer pg.Close()
+	var sum PingSummary
+	var total time.Duration
+	tick := make(chan struct{}, 1)
+	fire := func() {
+		select {
+		case tick <- struct{}{}:
+		default:
+		}
+	}
+	record := func(r EchoReply) {
+		if r.Err != nil {
+			sum.Errors++
+		} else {
+			sum.Received++
+			total += r.RTT
+			if sum.Min == 0 || r.RTT < sum.Min {
+				sum.Min = r.RTT
+			}
+			if r.RTT > sum.Max {
+				sum.Max = r.RTT
+			}
+		}
+		if onReply != nil {
+			onReply(r)
+		}
+	}
+	for seq := 1; seq <= o.Count; seq++ {
+		if err := pg.Send(dst, uint16(seq), o.Size); err != nil {
+			return sum, err
+		}
+		sum.Sent++
+		wait := o.Interval
+		if seq == o.Count {
+			wait = o.Timeout
+		}
+		t := p.clk.AfterFunc(wait, fire)
+	waiting:
+		for {
+			select {
+			case r := <-pg.replies:
+				record(r)
+				if seq == o.Count && sum.Received+sum.Errors >= sum.Sent {
+					t.Stop()
+					break waiting
+				}
+			case <-tick:
+				break waiting
+			case <-ctx.Done():
+				t.Stop()
+				return sum, ctx.Err()
+			}
+		}
+	}
+	if sum.Received > 0 {
+		sum.Avg = total / time.Duration(sum.Received)
+	}
+	return sum, nil
+}
