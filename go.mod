@@ -1,5 +1,7 @@
 module ustack
 
-go 1.26
+go 1.26.0
 
-require github.com/gopacket/gopacket v1.7.7 // indirect
+require golang.org/x/sys v0.49.0
+
+require github.com/gopacket/gopacket v1.7.7

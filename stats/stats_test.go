@@ -19,5 +19,6 @@ func TestWalkVisitsCountersInOrder(t *testing.T) {
 	if got := Snapshot(&ip)["InReceives"]; got != 3 {
 		t.Fatalf("Snapshot InReceives = %d, want 3", got)
 	}
-	Walk(ip, func(string, int64) { t.Fatal("Walk of a non-pointer visited a field") })
+	Walk(42, func(string, int64) { t.Fatal("Walk of a non-struct visited a field") })
+	Walk(&names, func(string, int64) { t.Fatal("Walk of a pointer to a non-struct visited a field") })
 }
