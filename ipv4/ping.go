@@ -49,6 +49,14 @@ type Pinger struct {
 	mu      sync.Mutex
 	sent    map[uint16]time.Time
 	closed  bool
+	ttl     uint8
+}
+
+// SetTTL sets the TTL of the requests (0: the default), like ping -t.
+func (pg *Pinger) SetTTL(ttl uint8) {
+	pg.mu.Lock()
+	pg.ttl = ttl
+	pg.mu.Unlock()
 }
 
 // ErrPingerClosed is returned by a closed Pinger.
@@ -100,12 +108,13 @@ func (pg *Pinger) Send(dst netip.Addr, seq uint16, size int) error {
 		return ErrPingerClosed
 	}
 	pg.sent[seq] = p.clk.Now()
+	ttl := pg.ttl
 	pg.mu.Unlock()
 	p.icmp.OutMsgs.Inc()
 	p.icmp.OutEchos.Inc()
 	b.ID = p.reg.NextPacketID()
 	p.icmpSendProbe(b, &rt, msg)
-	return p.Output(b, &rt, protoICMP, SendOptions{})
+	return p.Output(b, &rt, protoICMP, SendOptions{TTL: ttl})
 }
 
 // Close stops delivery and frees the identifier.
@@ -179,6 +188,7 @@ type PingOptions struct {
 	Size     int           // payload bytes (0: 56)
 	Interval time.Duration // between requests (0: 1s)
 	Timeout  time.Duration // wait for the last reply (0: 2s)
+	TTL      uint8         // of the requests (0: the default)
 }
 
 // PingSummary is what `ping` prints at the end.
@@ -221,6 +231,7 @@ func (p *Proto) Ping(ctx context.Context, dst netip.Addr, o PingOptions, onReply
 	}
 	pg := p.NewPinger()
 	defer pg.Close()
+	pg.SetTTL(o.TTL)
 	var sum PingSummary
 	var total time.Duration
 	tick := make(chan struct{}, 1)
