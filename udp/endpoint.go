@@ -2,6 +2,7 @@ package udp
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"syscall"
@@ -225,6 +226,11 @@ func (ep *Endpoint) Recv(p []byte) (int, netip.AddrPort, error) {
 		return 0, netip.AddrPort{}, err
 	}
 	n := d.Buf.CopyTo(p)
+	if pr := ep.u.probes.dequeue; pr.Enabled() {
+		local := ep.LocalAddr()
+		pr.Fire(&trace.Event{PktID: d.Buf.ID, Len: n, Proto: ProtoNumber, Src: d.From.Addr(), SrcPort: d.From.Port(), Dst: d.To, DstPort: local.Port(),
+			Detail: fmt.Sprintf("read by the application from %v", d.From)})
+	}
 	d.Buf.Free()
 	return n, d.From, nil
 }
@@ -243,10 +249,16 @@ func (ep *Endpoint) enqueue(b *pkt.Buf, from netip.AddrPort, to netip.Addr) {
 		ep.u.drop(b, nil, "not from the connected peer")
 		return
 	}
+	id, n := b.ID, b.Len()
 	if !ep.rcv.Push(socket.Datagram{Buf: b, From: from, To: to}) {
 		ep.u.stats.RcvbufErrors.Inc()
 		ep.u.drop(b, &ep.u.stats.InErrors, "receive buffer full")
 		return
+	}
+	if pr := ep.u.probes.enqueue; pr.Enabled() {
+		local := ep.LocalAddr()
+		pr.Fire(&trace.Event{PktID: id, Len: n, Proto: ProtoNumber, Src: from.Addr(), SrcPort: from.Port(), Dst: to, DstPort: local.Port(),
+			Detail: fmt.Sprintf("queued on socket %v (%d waiting)", local, ep.rcv.Len())})
 	}
 	ep.u.stats.InDatagrams.Inc()
 }

@@ -35,7 +35,10 @@ type Proto struct {
 	pool   *pkt.Pool
 	stats  *stats.UDP
 	ports  *socket.Ports
-	probes struct{ receive, send, drop *trace.Probe }
+	probes struct {
+		receive, send, drop *trace.Probe
+		enqueue, dequeue    *trace.Probe // socket:::enqueue, socket:::dequeue
+	}
 
 	mu        sync.RWMutex
 	connected map[fourTuple]*Endpoint
@@ -56,6 +59,8 @@ func New(ip *ipv4.Proto, reg *netdev.Registry, st *stats.UDP, seed uint64) *Prot
 	u.probes.receive = tr.Probe("udp", "receive")
 	u.probes.send = tr.Probe("udp", "send")
 	u.probes.drop = tr.Probe("udp", "drop")
+	u.probes.enqueue = tr.Probe("socket", "enqueue")
+	u.probes.dequeue = tr.Probe("socket", "dequeue")
 	if err := ip.Register(ProtoNumber, u); err != nil {
 		panic(err)
 	}
