@@ -142,7 +142,7 @@ func (p *Proto) deliver(dev *netdev.Device, b *pkt.Buf, h wire.IPv4View, hlen in
 	b.Pull(hlen)
 	b.SetTransportHeader()
 	p.stats.InDelivers.Inc()
-	proto.Deliver(b, &info)
+	proto.Deliver(b, info)
 }
 
 // isLocalDst reports whether dst is one of our addresses. On the loopback

@@ -67,8 +67,10 @@ type ICMPError struct {
 // Protocol is a transport protocol registered in the protocol table.
 type Protocol interface {
 	// Deliver takes ownership of b, whose data starts at the transport
-	// header (the network header is marked). Context: softnet.
-	Deliver(b *pkt.Buf, info *RxInfo)
+	// header (the network header is marked). info is passed by value so
+	// that it never escapes to the heap on the per-packet path.
+	// Context: softnet.
+	Deliver(b *pkt.Buf, info RxInfo)
 	// DeliverError hands the protocol an ICMP error about a packet it sent.
 	DeliverError(e *ICMPError)
 }
@@ -245,5 +247,5 @@ func (p *Proto) devName(i int) string {
 // icmpProto puts ICMP in the protocol table, as Linux's icmp_protocol.
 type icmpProto struct{ p *Proto }
 
-func (i icmpProto) Deliver(b *pkt.Buf, info *RxInfo) { i.p.icmpInput(b, info) }
+func (i icmpProto) Deliver(b *pkt.Buf, info RxInfo) { i.p.icmpInput(b, &info) }
 func (i icmpProto) DeliverError(*ICMPError)         {}

@@ -69,7 +69,7 @@ func New(ip *ipv4.Proto, reg *netdev.Registry, st *stats.UDP, seed uint64) *Prot
 
 // Deliver implements ipv4.Protocol: one UDP datagram, data at the UDP
 // header; takes ownership (cf. __udp4_lib_rcv). Context: softnet.
-func (u *Proto) Deliver(b *pkt.Buf, info *ipv4.RxInfo) {
+func (u *Proto) Deliver(b *pkt.Buf, info ipv4.RxInfo) {
 	st := u.stats
 	hb := b.Peek(wire.UDPHeaderLen)
 	if hb == nil {

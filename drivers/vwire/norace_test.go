@@ -1,0 +1,5 @@
+//go:build !race
+
+package vwire
+
+const raceEnabled = false
