@@ -15,23 +15,28 @@ import (
 func (p *Proto) forward(in *netdev.Device, b *pkt.Buf, h wire.IPv4View) {
 	st := p.stats
 	dst := h.Dst()
+	// Each refusal is counted before the ICMP error goes out, so that
+	// whoever sees the error sees the counter too.
 	if h.TTL() <= 1 {
+		st.InHdrErrors.Inc()
 		p.SendError(in.Index(), b, wire.ICMPv4TTLExceeded, 0)
-		p.drop(b, in.Name(), &st.InHdrErrors, "TTL expired in transit")
+		p.drop(b, in.Name(), nil, "TTL expired in transit")
 		return
 	}
 	r, ok := p.fib.Lookup(dst)
 	if !ok {
-		p.SendError(in.Index(), b, wire.ICMPv4NetUnreachable, 0)
 		st.InNoRoutes.Inc()
-		p.drop(b, in.Name(), &st.InAddrErrors, "no route")
+		st.InAddrErrors.Inc()
+		p.SendError(in.Index(), b, wire.ICMPv4NetUnreachable, 0)
+		p.drop(b, in.Name(), nil, "no route")
 		return
 	}
 	out := p.reg.Device(r.Dev)
 	if out == nil || !out.IsUp() {
-		p.SendError(in.Index(), b, wire.ICMPv4HostUnreachable, 0)
 		st.InNoRoutes.Inc()
-		p.drop(b, in.Name(), &st.InAddrErrors, "route through a device that is down")
+		st.InAddrErrors.Inc()
+		p.SendError(in.Index(), b, wire.ICMPv4HostUnreachable, 0)
+		p.drop(b, in.Name(), nil, "route through a device that is down")
 		return
 	}
 	rt := Route{Dev: out, Dst: dst, NextHop: dst, MTU: out.MTU(), Src: h.Src()}
@@ -48,8 +53,9 @@ func (p *Proto) forward(in *netdev.Device, b *pkt.Buf, h wire.IPv4View) {
 		return
 	}
 	if b.Len() > rt.MTU && h.DontFragment() {
+		st.FragFails.Inc()
 		p.SendError(in.Index(), b, wire.ICMPv4FragmentationNeeded, uint32(rt.MTU))
-		p.drop(b, in.Name(), &st.FragFails, fmt.Sprintf("DF set and %d > MTU %d", b.Len(), rt.MTU))
+		p.drop(b, in.Name(), nil, fmt.Sprintf("DF set and %d > MTU %d", b.Len(), rt.MTU))
 		return
 	}
 	// Decrement the TTL in place, updating the checksum incrementally

@@ -132,10 +132,11 @@ func (p *Proto) deliver(dev *netdev.Device, b *pkt.Buf, h wire.IPv4View, hlen in
 	}
 	proto := p.protos.Load()[info.Proto]
 	if proto == nil {
+		p.stats.InUnknownProtos.Inc()
 		if !bcast {
 			p.SendError(dev.Index(), b, wire.ICMPv4ProtoUnreachable, 0)
 		}
-		p.drop(b, dev.Name(), &p.stats.InUnknownProtos, fmt.Sprintf("no protocol %d", info.Proto))
+		p.drop(b, dev.Name(), nil, fmt.Sprintf("no protocol %d", info.Proto))
 		return
 	}
 	b.SetNetworkHeader()

@@ -229,8 +229,12 @@ func (p *Proto) addConnected(dev *netdev.Device, a netip.Prefix) {
 	p.fib.Add(fib.Route{Dst: a.Masked(), Dev: dev.Index(), Src: a.Addr(), Proto: fib.ProtoKernel, Scope: fib.ScopeLink})
 }
 
+// drop counts (c may be nil when the caller counted already), fires
+// ip:::drop and frees b.
 func (p *Proto) drop(b *pkt.Buf, dev string, c *stats.Counter, reason string) {
-	c.Inc()
+	if c != nil {
+		c.Inc()
+	}
 	if pr := p.probes.drop; pr.Enabled() {
 		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev, Len: b.Len(), Reason: reason})
 	}

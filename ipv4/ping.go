@@ -50,6 +50,14 @@ type Pinger struct {
 	sent    map[uint16]time.Time
 	closed  bool
 	ttl     uint8
+	df      bool
+}
+
+// SetDontFragment sets DF on the requests, like ping -M do.
+func (pg *Pinger) SetDontFragment(on bool) {
+	pg.mu.Lock()
+	pg.df = on
+	pg.mu.Unlock()
 }
 
 // SetTTL sets the TTL of the requests (0: the default), like ping -t.
@@ -108,13 +116,13 @@ func (pg *Pinger) Send(dst netip.Addr, seq uint16, size int) error {
 		return ErrPingerClosed
 	}
 	pg.sent[seq] = p.clk.Now()
-	ttl := pg.ttl
+	ttl, df := pg.ttl, pg.df
 	pg.mu.Unlock()
 	p.icmp.OutMsgs.Inc()
 	p.icmp.OutEchos.Inc()
 	b.ID = p.reg.NextPacketID()
 	p.icmpSendProbe(b, &rt, msg)
-	return p.Output(b, &rt, protoICMP, SendOptions{TTL: ttl})
+	return p.Output(b, &rt, protoICMP, SendOptions{TTL: ttl, DF: df})
 }
 
 // Close stops delivery and frees the identifier.
@@ -189,6 +197,7 @@ type PingOptions struct {
 	Interval time.Duration // between requests (0: 1s)
 	Timeout  time.Duration // wait for the last reply (0: 2s)
 	TTL      uint8         // of the requests (0: the default)
+	DF       bool          // set don't-fragment (ping -M do)
 }
 
 // PingSummary is what `ping` prints at the end.
@@ -232,6 +241,7 @@ func (p *Proto) Ping(ctx context.Context, dst netip.Addr, o PingOptions, onReply
 	pg := p.NewPinger()
 	defer pg.Close()
 	pg.SetTTL(o.TTL)
+	pg.SetDontFragment(o.DF)
 	var sum PingSummary
 	var total time.Duration
 	tick := make(chan struct{}, 1)

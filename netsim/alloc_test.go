@@ -2,8 +2,8 @@ package netsim
 
 import (
 	"context"
-	"runtime"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 

@@ -120,7 +120,7 @@ func (u *Proto) Deliver(b *pkt.Buf, info ipv4.RxInfo) {
 	}
 	u.mu.RUnlock()
 	if ep == nil {
-		u.stats.NoPorts.Inc()
+		u.stats.NoPorts.Inc() // before the error goes out, as above
 		u.ip.SendError(info.Dev, b, wire.ICMPv4PortUnreachable, 0)
 		u.drop(b, nil, "no socket on port")
 		return

@@ -174,12 +174,29 @@ func check(t *testing.T, tb *Table, ref *naive, as []netip.Addr) {
 	if got, want := tb.Len(), len(ref.rs); got != want {
 		t.Fatalf("Len() = %d, want %d", got, want)
 	}
+	if s := tb.snap.Load(); s != nil {
+		checkDir(t, s)
+	}
 	checkLookups(t, tb, ref, as)
+}
+
+// checkDir checks that the directly indexed levels, as kept up to date
+// change by change, are what a rebuild from the trie makes of them.
+func checkDir(t *testing.T, s *snapshot) {
+	t.Helper()
+	var d dir
+	d.rebuild(s.root)
+	for i := range d {
+		got, want := s.dir[i], d[i]
+		if got.best != want.best || (got.sub == nil) != (want.sub == nil) || got.sub != nil && *got.sub != *want.sub {
+			t.Fatalf("dir[%d] = %+v, rebuilt %+v", i, got, want)
+		}
+	}
 }
 
 // checkLookups compares tb with ref on a Lookup of every address in as,
 // twice so that the second answer comes from the cache, and once more on
-// the trie alone.
+// each of the trie and the directly indexed levels alone.
 func checkLookups(t *testing.T, tb *Table, ref *naive, as []netip.Addr) {
 	t.Helper()
 	for _, a := range as {
@@ -189,8 +206,15 @@ func checkLookups(t *testing.T, tb *Table, ref *naive, as []netip.Addr) {
 				t.Fatalf("Lookup(%v) = %s, want %s", a, show(r, ok), show(wr, wok))
 			}
 		}
-		if e := tb.snap.Load().root.lookup(key4(a)); (e != nil) != wok || wok && e.Route != wr {
+		if !a.Is4() {
+			continue
+		}
+		s := tb.snap.Load()
+		if e := s.root.lookup(key4(a)); (e != nil) != wok || wok && e.Route != wr {
 			t.Fatalf("trie lookup(%v) = %v, want %s", a, e, show(wr, wok))
+		}
+		if e := s.dir.lookup(key4(a)); (e != nil) != wok || wok && e.Route != wr {
+			t.Fatalf("dir lookup(%v) = %v, want %s", a, e, show(wr, wok))
 		}
 	}
 }
@@ -202,7 +226,7 @@ func checkLookups(t *testing.T, tb *Table, ref *naive, as []netip.Addr) {
 func TestAgainstNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	nroutes, nops := 3000, 3000
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		nroutes, nops = 1000, 1000
 	}
 	var tb Table
@@ -263,8 +287,8 @@ func TestAgainstNaive(t *testing.T) {
 		}
 		check(t, &tb, ref, append(hot, probes(rng, ref.routes(), 500, 1000)...))
 	}
-	if tb.Len() != 0 || tb.snap.Load().root != nil {
-		t.Fatalf("table not empty after deleting every device: Len() = %d, root = %v", tb.Len(), tb.snap.Load().root)
+	if s := tb.snap.Load(); tb.Len() != 0 || s.root != nil || s.dir != (dir{}) {
+		t.Fatalf("table not empty after deleting every device: Len() = %d, root = %v, dir = %v", tb.Len(), s.root, s.dir)
 	}
 }
 

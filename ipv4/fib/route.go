@@ -8,10 +8,12 @@
 // A Table holds Routes and answers Lookup with the route whose prefix is the
 // longest match for a destination (RFC 1812 §5.2.4.3), ties broken by the
 // lowest metric and then by insertion order. Lookups run on the packet path
-// and take no lock: they read an immutable snapshot of the table through an
-// atomic pointer, after a small direct-mapped cache of recent answers
-// (RFC 1122 §3.3.1.3). Changes are rare; each one publishes a new snapshot
-// and so invalidates the whole cache at once.
+// and take no lock: they read an immutable snapshot of the table — a
+// path-compressed binary trie (trie.go) behind two directly indexed levels
+// (dir.go) — through an atomic pointer, after a small direct-mapped cache of
+// recent answers (RFC 1122 §3.3.1.3; cache.go). Changes are rare; each one
+// publishes a new snapshot, sharing what it did not touch with the old, and
+// so invalidates the whole cache at once.
 //
 // The table knows devices only by interface index and resolves nothing: a
 // gateway is taken as given, and choosing a source address or an output

@@ -15,7 +15,8 @@ import (
 // use; a Table must not be copied after first use.
 //
 // It is safe for concurrent use. Lookup takes no lock: it reads the current
-// snapshot, an immutable trie, through an atomic pointer. Changes are
+// snapshot (an immutable trie behind two directly indexed levels; see
+// trie.go and dir.go) through an atomic pointer. Changes are
 // serialised by mu, the table's only lock (nothing else is held with it, so
 // there is no lock order to keep); each builds a new snapshot sharing all
 // it did not touch and publishes it with one atomic store, so a lookup sees
@@ -36,9 +37,10 @@ type Table struct {
 
 // snapshot is one immutable version of the table.
 type snapshot struct {
-	root *node
+	root *node  // the trie: every route
 	gen  uint64 // 1 for the first version, then one more for each change
 	n    int    // number of routes
+	dir  dir    // the directly indexed levels in front of root
 }
 
 // Stats counts route cache results. Read it with Load; it is ready at zero.
@@ -66,8 +68,8 @@ func key4(a netip.Addr) uint32 {
 // is not). It allocates nothing.
 //
 // The answer comes from the route cache when it holds one for dst from the
-// current version of the table; otherwise from the trie, and is then
-// cached. cf. fib_table_lookup, behind the old ip_route_output cache.
+// current version of the table; otherwise from the snapshot's directly
+// indexed levels and the trie behind them, and is then cached. cf. fib_table_lookup, behind the old ip_route_output cache.
 //
 // Context: softnet or process; lock-free.
 func (t *Table) Lookup(dst netip.Addr) (Route, bool) {
@@ -85,7 +87,7 @@ func (t *Table) Lookup(dst netip.Addr) (Route, bool) {
 		t.stats.CacheHits.Add(1)
 	} else {
 		t.stats.CacheMisses.Add(1)
-		e = s.root.lookup(k)
+		e = s.dir.lookup(k)
 		slot.store(k, s.gen, e)
 	}
 	if e == nil {
@@ -129,7 +131,7 @@ func (t *Table) Add(r Route) error {
 		return err
 	}
 	t.seq = seq
-	t.publishLocked(s, root, s.n+1)
+	t.publishLocked(s, root, s.n+1, r.Dst)
 	return nil
 }
 
@@ -166,7 +168,7 @@ func (t *Table) Delete(m Route) error {
 	if err != nil {
 		return err
 	}
-	t.publishLocked(s, root, s.n-1)
+	t.publishLocked(s, root, s.n-1, m.Dst)
 	return nil
 }
 
@@ -180,7 +182,7 @@ func (t *Table) DeleteDev(ifindex int) int {
 	s := t.current()
 	root, n := filter(s.root, func(r *Route) bool { return r.Dev == ifindex })
 	if n > 0 {
-		t.publishLocked(s, root, s.n-n)
+		t.publishLocked(s, root, s.n-n, netip.Prefix{})
 	}
 	return n
 }
@@ -215,7 +217,7 @@ func (t *Table) DeletePrefixDev(p netip.Prefix, ifindex int) int {
 	if err != nil {
 		return 0
 	}
-	t.publishLocked(s, root, s.n-n)
+	t.publishLocked(s, root, s.n-n, p)
 	return n
 }
 
@@ -258,7 +260,14 @@ func (t *Table) current() *snapshot {
 }
 
 // publishLocked makes root, holding n routes, the table's next version
-// after s. Publishing a new generation invalidates the route cache.
-func (t *Table) publishLocked(s *snapshot, root *node, n int) {
-	t.snap.Store(&snapshot{root: root, gen: s.gen + 1, n: n})
+// after s, given that only the routes of prefix p changed (or any, if p is
+// invalid). Publishing a new generation invalidates the route cache.
+func (t *Table) publishLocked(s *snapshot, root *node, n int, p netip.Prefix) {
+	ns := &snapshot{root: root, gen: s.gen + 1, n: n, dir: s.dir}
+	if p.IsValid() {
+		ns.dir.refresh(root, key4(p.Addr()), uint8(p.Bits()))
+	} else {
+		ns.dir.rebuild(root)
+	}
+	t.snap.Store(ns)
 }

@@ -1,3 +1,11 @@
+// Fragmentation on output.
+//
+// Read before editing: RFC 791 §3.1 (options and their copied flag) and
+// §3.2 (the fragmentation procedure); RFC 1122 §3.3.3; RFC 1191 (DF and
+// fragmentation needed with the next-hop MTU); RFC 8900 (why fragments
+// are best avoided). Linux: net/ipv4/ip_output.c (ip_do_fragment, slow
+// path) and net/ipv4/ip_options.c (ip_options_fragment).
+
 package ipfrag
 
 import (

@@ -86,11 +86,14 @@ type Config struct {
 // ipq table and ip_defrag). It is safe for concurrent use and runs no
 // goroutine of its own: work happens in Process and in timer callbacks.
 //
-// Lock order: mu is a leaf with respect to the rest of the stack. While it
-// is held the Reassembler calls only the clock (AfterFunc, Timer.Stop),
-// the packet pool (Free) and the ip:::drop probe, whose listeners must not
-// call back into the Reassembler. OnTimeout and the ip:::reassembled probe
-// run after mu is released.
+// Lock order: mu is a leaf with respect to the rest of the stack: it is
+// taken with no other ustack lock held, and while it is held the
+// Reassembler calls only the clock (AfterFunc, Timer.Stop and Reset, which
+// take the clock's own lock), the packet pool (Free) and the ip:::drop
+// probe, whose listeners must not call back into the Reassembler.
+// OnTimeout and the ip:::reassembled probe run after mu is released. A
+// timer callback takes mu; a manual clock runs callbacks without its own
+// lock held, so the order is always mu, then the clock's.
 type Reassembler struct {
 	clk       clock.Clock
 	st        *stats.IP
@@ -108,7 +111,16 @@ type Reassembler struct {
 	oldest, newest *datagram
 	mem            int // bytes charged for held fragments
 	closed         bool
+	// spare holds datagrams done with, for reuse with their fragment
+	// array and timer, which saves most allocations per datagram.
+	spare []*datagram
 }
+
+// Bounds on what spare keeps.
+const (
+	maxSpare      = 64
+	maxSpareFrags = 2 * DefaultMaxFragments
+)
 
 // key identifies a datagram (RFC 791 §3.2: source, destination, protocol
 // and identification).
@@ -134,6 +146,9 @@ type datagram struct {
 	mem     int  // bytes charged for this datagram's fragments
 	dead    bool // removed from the table: a late timer call does nothing
 	timer   clock.Timer
+	// idle is true when the timer is known not to be pending or running
+	// (Stop prevented it), so that q may be reused.
+	idle bool
 
 	older, newer *datagram
 }
@@ -188,8 +203,9 @@ func New(cfg Config) *Reassembler {
 // the whole datagram: a Buf starting at fragment zero's header (network
 // header marked), rewritten with the full total length, MF and offset
 // clear and a new checksum, followed by every fragment's payload, joined
-// without copying. Otherwise it returns nil: b is held, or dropped and
-// counted.
+// without copying (Append; only if another handle shares fragment zero's
+// first piece is that piece copied, to rewrite the header). Otherwise it
+// returns nil: b is held, or dropped and counted.
 //
 // A packet that is not a fragment is returned as it is. The header is
 // checked again (version, lengths; not the checksum, which the IP layer
@@ -197,17 +213,23 @@ func New(cfg Config) *Reassembler {
 // and counted as ip_rcv would count it; link padding beyond the total
 // length is trimmed.
 //
+// Every fragment counts ReasmReqds and every datagram returned ReasmOKs.
 // Drops, each counted and reported on ip:::drop with a reason:
 //   - a fragment with no payload, or a non-last one whose payload is not
-//     a multiple of 8 bytes: only the fragment (ReasmFails);
-//   - a fragment overlapping one held, unless it is an exact duplicate
-//     (same offset, length and payload bytes), which alone is dropped
-//     silently as Linux does: the whole datagram (ReasmOverlaps,
-//     ReasmFails);
+//     a multiple of 8 bytes: that fragment alone (ReasmFails);
+//   - a fragment overlapping one held: the whole datagram (ReasmOverlaps,
+//     ReasmFails). An exact duplicate (same offset, length and payload
+//     bytes) is not an overlap: it alone is dropped and nothing but
+//     ReasmReqds counts it, as in Linux;
 //   - a datagram that would exceed 65,535 bytes (ReasmOversize,
-//     ReasmFails), whose last fragment disagrees with another (a second
-//     different end, or data beyond the end), or with more than
-//     MaxFragments fragments: the whole datagram (ReasmFails).
+//     ReasmFails), whose last fragment disagrees with another (two
+//     different ends, or data beyond the end), or that has more than
+//     MaxFragments fragments: the whole datagram (ReasmFails);
+//   - datagrams timed out (ReasmTimeout, ReasmFails) or evicted to stay
+//     within HighThresh or MaxDatagrams (ReasmEvictions, ReasmFails).
+//
+// So ReasmFails counts datagrams lost plus fragments refused on their own
+// merits, as RFC 4293 leaves open ("for whatever reason").
 //
 // Context: softnet.
 func (r *Reassembler) Process(b *pkt.Buf) *pkt.Buf {
@@ -320,8 +342,8 @@ func (r *Reassembler) insertLocked(b *pkt.Buf, k key, off, end, hl, cost int, mf
 		q.size = end
 	}
 	hdr := q.firstHL
-	if off == 0 {
-		hdr = hl
+	if hdr == 0 && off == 0 {
+		hdr = hl // fragment zero is new: its header counts
 	}
 	if q.size+max(hdr, wire.IPv4MinHeaderLen) > maxDatagramLen {
 		st.ReasmOversize.Inc()
@@ -415,7 +437,17 @@ func (r *Reassembler) newLocked(k key) *datagram {
 		r.st.ReasmEvictions.Inc()
 		r.killLocked(r.oldest, &r.st.ReasmFails, "reassembly: evicted, too many datagrams")
 	}
-	q := &datagram{key: k, frags: make([]frag, 0, 4)}
+	var q *datagram
+	if n := len(r.spare); n > 0 {
+		q = r.spare[n-1]
+		r.spare[n-1] = nil
+		r.spare = r.spare[:n-1]
+		q.key = k
+		q.timer.Reset(r.timeout)
+	} else {
+		q = &datagram{key: k, frags: make([]frag, 0, 8)}
+		q.timer = r.clk.AfterFunc(r.timeout, func() { r.expire(q) })
+	}
 	r.queues[k] = q
 	q.older = r.newest
 	if r.newest != nil {
@@ -424,15 +456,27 @@ func (r *Reassembler) newLocked(k key) *datagram {
 		r.oldest = q
 	}
 	r.newest = q
-	q.timer = r.clk.AfterFunc(r.timeout, func() { r.expire(q) })
 	return q
+}
+
+// recycleLocked keeps q, whose fragments are gone, for reuse by
+// newLocked. Only a datagram whose timer Stop prevented is reused: a timer
+// call already under way must find its datagram dead, not reborn.
+func (r *Reassembler) recycleLocked(q *datagram) {
+	clear(q.frags)
+	if !q.idle || r.closed || len(r.spare) >= maxSpare || cap(q.frags) > maxSpareFrags {
+		q.frags = nil
+		return
+	}
+	*q = datagram{frags: q.frags[:0], timer: q.timer}
+	r.spare = append(r.spare, q)
 }
 
 // unlinkLocked takes q out of the table and the eviction list, stops its
 // timer and uncharges its memory. Its fragments are left to the caller.
 func (r *Reassembler) unlinkLocked(q *datagram) {
 	q.dead = true
-	q.timer.Stop()
+	q.idle = q.timer.Stop()
 	delete(r.queues, q.key)
 	if q.older != nil {
 		q.older.newer = q.newer
@@ -470,7 +514,7 @@ func (r *Reassembler) killLocked(q *datagram, c *stats.Counter, reason string) {
 			b.Free()
 		}
 	}
-	q.frags = nil
+	r.recycleLocked(q)
 }
 
 // evictLocked drops the oldest datagrams until the memory held is at most
@@ -497,7 +541,7 @@ func (r *Reassembler) reassembleLocked(q *datagram) *pkt.Buf {
 	h.SetFragmentOffset(0)
 	h.SetChecksum(h.CalculateChecksum())
 	whole.SetNetworkHeader()
-	q.frags = nil
+	r.recycleLocked(q)
 	r.st.ReasmOKs.Inc()
 	return whole
 }
@@ -536,6 +580,8 @@ func (r *Reassembler) Close() {
 		}
 		q.frags = nil
 	}
+	clear(r.spare)
+	r.spare = nil
 }
 
 // charge adds n (negative to release) to the memory held, keeping the

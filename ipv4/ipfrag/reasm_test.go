@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"ustack/clock"
 	"ustack/pkt"
 	"ustack/trace"
 	"ustack/wire"
@@ -650,5 +651,66 @@ func TestConcurrent(t *testing.T) {
 	// their fragments start new ones), but what completed was counted.
 	if ok := e.st.ReasmOKs.Load(); int(ok) != done || ok == 0 {
 		t.Errorf("ReasmOKs %d, returned %d of %d datagrams", ok, done, workers*perWorker)
+	}
+}
+
+// TestReusedDatagram checks that a datagram record reused after a
+// completion keeps a working timer and forgets its past.
+func TestReusedDatagram(t *testing.T) {
+	e := newEnv(t, Config{Timeout: 10 * time.Second})
+	p := pattern(32)
+	for range 3 {
+		e.r.Process(e.frag(1, 0, true, p[:16]))
+		got := e.r.Process(e.frag(1, 16, false, p[16:]))
+		if got == nil {
+			t.Fatal("datagram did not complete")
+		}
+		got.Free()
+	}
+	e.r.Process(e.frag(2, 24, false, p[24:]))
+	e.r.Process(e.frag(2, 0, true, p[:16])) // 16-23 missing
+	e.checkHeld()
+	e.clk.Advance(10 * time.Second)
+	if len(e.timed) != 1 || e.r.held() != 0 {
+		t.Fatalf("after the timeout: %d reported, %d held; want 1, 0", len(e.timed), e.r.held())
+	}
+	wantCounters(t, e.st, map[string]int64{"ReasmReqds": 8, "ReasmOKs": 3, "ReasmTimeout": 1, "ReasmFails": 1})
+}
+
+// TestReassembleAllocs guards the fast path: once warm, reassembling a
+// small datagram allocates nothing.
+func TestReassembleAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	pool := pkt.NewPool(pkt.Options{})
+	clk := clock.NewManual(epoch)
+	r := New(Config{Clock: clk})
+	defer r.Close()
+	p := pattern(48)
+	var frags []*pkt.Buf
+	for off := 0; off < 48; off += 16 {
+		b := pool.Copy(pkt.MaxHeaderLen, rawFrag(1, off, off < 32, 0, p[off:off+16]))
+		b.SetNetworkHeader()
+		frags = append(frags, b)
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		var got *pkt.Buf
+		for _, f := range frags {
+			got = r.Process(f.Clone())
+		}
+		if got == nil {
+			t.Fatal("datagram did not complete")
+		}
+		got.Free()
+	})
+	if allocs != 0 {
+		t.Errorf("reassembly of 3 fragments: %v allocations, want 0", allocs)
+	}
+	for _, f := range frags {
+		f.Free()
+	}
+	if n := pool.Live(); n != 0 {
+		t.Errorf("pool.Live() = %d, want 0", n)
 	}
 }
