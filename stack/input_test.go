@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"ustack/clock"
 	"ustack/stats"
 	"ustack/wire"
 )
@@ -110,5 +111,49 @@ func TestEchoReplyAndBroadcastEchoIgnored(t *testing.T) {
 	}
 	if s.Stats().ICMP.OutEchoReps.Load() != 1 {
 		t.Fatalf("OutEchoReps = %d, want 1", s.Stats().ICMP.OutEchoReps.Load())
+	}
+}
+
+// TestReassemblyTimeoutSendsTimeExceeded: the first fragment of a
+// datagram whose rest never comes is answered, once the reassembly timer
+// runs out (on a manual clock), with time exceeded code 1 quoting it; a
+// datagram whose first fragment never came times out silently.
+func TestReassemblyTimeoutSendsTimeExceeded(t *testing.T) {
+	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	s, nic := hostWithProbe(t, Options{Clock: clk})
+	payload := udpPayload(peerIP, ourIP, 1000, 9, make([]byte, 100))
+	first := ipFrame(ipSpec{src: peerIP, dst: ourIP, proto: wire.ProtoUDP, id: 77, flags: wire.IPv4MoreFragments, payload: payload[:48]})
+	tail := ipFrame(ipSpec{src: peerIP, dst: ourIP, proto: wire.ProtoUDP, id: 78, fragOff: 48, payload: payload[48:]})
+	n0 := len(nic.sent())
+	nic.inject(first)
+	nic.inject(tail)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Stats().IP.ReasmReqds.Load() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("fragments not seen")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	clk.Advance(29 * time.Second)
+	if got := len(nic.sent()); got != n0 {
+		t.Fatalf("sent %d frames before the timeout", got-n0)
+	}
+	clk.Advance(2 * time.Second)
+	out := nic.waitSent(t, n0+1)[n0]
+	_, v := parseOut(t, out)
+	icmp := v.Payload()
+	if tc := wire.NewICMPv4TypeCode(wire.ICMPv4Type(icmp[0]), icmp[1]); tc != wire.ICMPv4ReassemblyTimeout {
+		t.Fatalf("sent %v, want time exceeded in reassembly", tc)
+	}
+	q, err := wire.ParseIPv4HeaderView(icmp[8:])
+	if err != nil || q.ID() != 77 {
+		t.Fatalf("quoted datagram id %d (%v), want 77", q.ID(), err)
+	}
+	if got := s.Stats().IP.ReasmTimeout.Load(); got != 2 {
+		t.Fatalf("ReasmTimeout = %d, want 2", got)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if got := len(nic.sent()); got != n0+1 {
+		t.Fatalf("sent %d errors, want 1 (none for the datagram without its first fragment)", got-n0)
 	}
 }

@@ -33,7 +33,7 @@ type dirSlot struct {
 // subSlot is a slot of the second level: a /16.
 type subSlot struct {
 	best *entry // best route of length 9..16 containing the /16, or nil
-	deep *node  // root of the trie of prefixes of length >= 16 inside the /16, or nil
+	deep *node  // root of the trie of prefixes of length >= 16 inside the /16, or nil if none is longer than 16
 }
 
 // dir is the first level.
@@ -122,7 +122,11 @@ func (d *dir) refreshSub(root *node, i, lo, n uint32) {
 	}
 	for j := lo; j < lo+n; j++ {
 		k := i<<24 | j<<16
-		sub[j] = subSlot{best: st.bestIn(k, 9, 16), deep: st.subtrie(k, 16)}
+		deep := st.subtrie(k, 16)
+		if deep != nil && deep.bits == 16 && deep.child == [2]*node{} {
+			deep = nil // just the /16 itself, which best holds
+		}
+		sub[j] = subSlot{best: st.bestIn(k, 9, 16), deep: deep}
 	}
 	d[i].sub = sub
 }
