@@ -41,7 +41,8 @@ var layer = map[string]int{
 	"ustack/netsim": 7,
 	"ustack/ctl":    7,
 
-	"ustack/cmd": 8,
+	"ustack/cmd":     8,
+	"ustack/interop": 8,
 }
 
 // exceptions: the socket layer's pieces (deadlines, queues, errors) are
