@@ -69,7 +69,9 @@ func key4(a netip.Addr) uint32 {
 //
 // The answer comes from the route cache when it holds one for dst from the
 // current version of the table; otherwise from the snapshot's directly
-// indexed levels and the trie behind them, and is then cached. cf. fib_table_lookup, behind the old ip_route_output cache.
+// indexed levels and the trie behind them, and is then cached (the cache
+// holds "no route" answers too). CacheHits or CacheMisses counts which.
+// cf. fib_table_lookup, behind the old ip_route_output cache.
 //
 // Context: softnet or process; lock-free.
 func (t *Table) Lookup(dst netip.Addr) (Route, bool) {
