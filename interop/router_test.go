@@ -68,13 +68,29 @@ func TestRouterBetweenNamespaces(t *testing.T) {
 	})
 
 	t.Run("IP options", func(t *testing.T) {
-		// Record route and timestamp options make a 60-byte header, which
-		// the router must forward intact; B's kernel fills them in.
+		// Record route and timestamp options make a 60-byte header; the
+		// router records itself in them (RFC 1812 §5.2.4) with the
+		// address of the interface each packet leaves by: B's side on
+		// the way out, A's side on the way back.
 		before := snapshot(s)
+		towardB, towardA := tp.b.ours.Addr().String(), tp.a.ours.Addr().String()
 		for _, opt := range [][]string{{"-R"}, {"-T", "tsandaddr"}} {
 			out := kernelPing(t, nsA, 1, 63, append(opt, dst)...)
 			if !strings.Contains(out, dst) || !(strings.Contains(out, "RR:") || strings.Contains(out, "TS:")) {
 				t.Errorf("ping %s: no options in the reply", strings.Join(opt, " "))
+			}
+			// RR has nine slots: both router hops fit. The timestamp
+			// option has four (address and time each): A, the router
+			// out, B twice fill it, and the hops back only count as
+			// overflow ("Unrecorded hops: 2").
+			want := []string{towardB, towardA}
+			if opt[0] == "-T" {
+				want = []string{towardB, "Unrecorded hops: 2"}
+			}
+			for _, w := range want {
+				if !strings.Contains(out, w) {
+					t.Errorf("ping %s: %q missing (the router is %s out, %s back):\n%s", strings.Join(opt, " "), w, towardB, towardA, out)
+				}
 			}
 		}
 		checkMoved(t, "ping -R, -T through the router", s, before, with(clean, map[string]int64{

@@ -62,7 +62,22 @@ func (p *Proto) forward(in *netdev.Device, b *pkt.Buf, h wire.IPv4View) {
 	// (RFC 1624); copy first if the header is shared with a clone.
 	hb := b.Writable(h.HeaderLen())
 	w, _ := wire.ParseIPv4HeaderView(hb)
-	w.DecrementTTL()
+	if w.HeaderLen() > wire.IPv4MinHeaderLen {
+		// Record this hop in Record Route and Timestamp options, with
+		// the address of the interface it leaves by (RFC 1812 §5.2.4).
+		src, _ := p.addrs.Source(out.Index(), rt.NextHop)
+		if !stampOptions(w.Options(), src, p.clk.Now()) {
+			st.InHdrErrors.Inc()
+			p.SendError(in.Index(), b, wire.ICMPv4PointerIndicates, uint32(wire.IPv4MinHeaderLen+3)<<24)
+			p.drop(b, in.Name(), nil, "timestamp overflow count overflowed")
+			return
+		}
+		w.DecrementTTL()
+		w.SetChecksum(0)
+		w.SetChecksum(w.CalculateChecksum())
+	} else {
+		w.DecrementTTL()
+	}
 	st.ForwDatagrams.Inc()
 	if pr := p.probes.forward; pr.Enabled() {
 		pr.Fire(&trace.Event{PktID: b.ID, Dev: out.Name(), Len: b.Len(), Proto: uint8(w.Protocol()), Src: w.Src(), Dst: dst,

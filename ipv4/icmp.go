@@ -123,6 +123,12 @@ func (p *Proto) echoReply(b *pkt.Buf, info *RxInfo) {
 		b.Free()
 		return
 	}
+	// Copy the options to reflect (RFC 1122 §3.2.2.6) before Writable:
+	// info.Options aliases the headroom, which a copy would release.
+	var opts []byte
+	if info.Options != nil {
+		opts = echoOptions(info.Options)
+	}
 	rt, err := p.RouteOutput(info.Src, src)
 	if err != nil {
 		p.icmp.OutErrors.Inc()
@@ -136,7 +142,7 @@ func (p *Proto) echoReply(b *pkt.Buf, info *RxInfo) {
 	p.icmp.OutMsgs.Inc()
 	p.icmp.OutEchoReps.Inc()
 	p.icmpSendProbe(b, &rt, msg)
-	p.Output(b, &rt, protoICMP, SendOptions{TOS: info.TOS})
+	p.Output(b, &rt, protoICMP, SendOptions{TOS: info.TOS, Options: opts})
 }
 
 func (p *Proto) icmpSendProbe(b *pkt.Buf, rt *Route, msg []byte) {
@@ -159,7 +165,13 @@ func (p *Proto) SendError(inDev int, orig *pkt.Buf, tc wire.ICMPv4TypeCode, extr
 	if off, ok := orig.NetworkOffset(); ok && off < 0 {
 		hb = orig.NetworkHeader()
 	} else {
+		// The whole header, options included, and the first bytes of
+		// the payload (an ICMP type, a transport's ports).
 		hb = orig.Peek(min(orig.Len(), wire.IPv4MinHeaderLen))
+		if len(hb) == wire.IPv4MinHeaderLen {
+			hl := int(hb[0]&0xf) * 4
+			hb = orig.Peek(min(orig.Len(), hl+8))
+		}
 	}
 	if len(hb) < wire.IPv4MinHeaderLen {
 		return

@@ -1,6 +1,7 @@
 package ipv4
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -62,6 +63,19 @@ func (p *Proto) input(dev *netdev.Device, b *pkt.Buf) {
 	}
 	b.Trim(total) // drop link-layer padding
 	src, dst := h.Src(), h.Dst()
+	if hlen > wire.IPv4MinHeaderLen {
+		if err := checkOptions(h.Options()); err != nil {
+			var oe *optionError
+			if errors.As(err, &oe) {
+				st.InHdrErrors.Inc()
+				p.SendError(dev.Index(), b, wire.ICMPv4PointerIndicates, uint32(oe.pointer)<<24)
+				p.drop(b, dev.Name(), nil, "malformed option")
+				return
+			}
+			p.drop(b, dev.Name(), &st.InDiscards, err.Error())
+			return
+		}
+	}
 	if p.martianSource(dev, src, dst) {
 		st.InAddrErrors.Inc()
 		p.drop(b, dev.Name(), &st.InMartians, "martian source "+src.String())
@@ -129,6 +143,9 @@ func (p *Proto) deliver(dev *netdev.Device, b *pkt.Buf, h wire.IPv4View, hlen in
 	info := RxInfo{
 		Src: h.Src(), Dst: h.Dst(), Dev: dev.Index(), TTL: h.TTL(), TOS: h.TOS(),
 		Broadcast: bcast, Proto: uint8(h.Protocol()), Offload: offload,
+	}
+	if hlen > wire.IPv4MinHeaderLen {
+		info.Options = h.Options()
 	}
 	proto := p.protos.Load()[info.Proto]
 	if proto == nil {

@@ -47,6 +47,9 @@ type RxInfo struct {
 	Proto     uint8
 	// Offload is true when the link vouches for the checksum.
 	Offload bool
+	// Options are the IP options received (nil without); they alias the
+	// packet's headroom and are valid only during Deliver.
+	Options []byte
 }
 
 // ICMPError is an ICMP error delivered to the transport whose packet it

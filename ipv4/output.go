@@ -104,6 +104,9 @@ type SendOptions struct {
 	TTL uint8 // 0: the default
 	TOS uint8
 	DF  bool // don't fragment: fail with ErrMessageSize instead
+	// Options are IP options to send (a multiple of 4 bytes, at most 40).
+	// Record Route and Timestamp get this host's entry on the way out.
+	Options []byte
 }
 
 // Output pushes an IPv4 header onto b (which holds a transport segment)
@@ -118,7 +121,8 @@ func (p *Proto) Output(b *pkt.Buf, rt *Route, proto uint8, o SendOptions) error 
 	if ttl == 0 {
 		ttl = p.ttl
 	}
-	total := b.Len() + wire.IPv4MinHeaderLen
+	hlen := wire.IPv4MinHeaderLen + len(o.Options)
+	total := b.Len() + hlen
 	if total > 0xffff {
 		p.drop(b, rt.Dev.Name(), &p.stats.OutDiscards, "datagram over 65,535 bytes")
 		return ErrMessageSize
@@ -129,14 +133,17 @@ func (p *Proto) Output(b *pkt.Buf, rt *Route, proto uint8, o SendOptions) error 
 	}
 	hdr := wire.IPv4Header{
 		TOS: o.TOS, TotalLen: uint16(total), ID: uint16(p.ident.Add(1)),
-		TTL: ttl, Protocol: wire.IPProtocol(proto), Src: rt.Src, Dst: rt.Dst,
+		TTL: ttl, Protocol: wire.IPProtocol(proto), Src: rt.Src, Dst: rt.Dst, Options: o.Options,
 	}
 	if o.DF {
 		hdr.Flags = wire.IPv4DontFragment
 	}
-	hb := b.Push(wire.IPv4MinHeaderLen)
+	hb := b.Push(hlen)
 	hdr.Encode(hb)
 	v, _ := wire.ParseIPv4HeaderView(hb)
+	if len(o.Options) > 0 {
+		stampOptions(v.Options(), rt.Src, p.clk.Now())
+	}
 	v.SetChecksum(v.CalculateChecksum())
 	b.SetNetworkHeader()
 	if pr := p.probes.send; pr.Enabled() {

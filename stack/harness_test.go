@@ -116,6 +116,7 @@ type ipSpec struct {
 	pad       int
 	mutate    func(h []byte)
 	keepCksum bool // mutate after the checksum (to corrupt it)
+	options   []byte
 }
 
 func ipFrame(s ipSpec) []byte {
@@ -125,19 +126,20 @@ func ipFrame(s ipSpec) []byte {
 	if s.dstMAC == (wire.MAC{}) {
 		s.dstMAC = ourMAC
 	}
-	b := make([]byte, wire.EthernetHeaderLen+wire.IPv4MinHeaderLen+len(s.payload)+s.pad)
+	hl := wire.IPv4MinHeaderLen + len(s.options)
+	b := make([]byte, wire.EthernetHeaderLen+hl+len(s.payload)+s.pad)
 	eth := wire.EthernetHeader{Dst: s.dstMAC, Src: peerMAC, EtherType: wire.EtherTypeIPv4}
 	eth.Encode(b)
 	ip := b[wire.EthernetHeaderLen:]
-	h := wire.IPv4Header{TotalLen: uint16(wire.IPv4MinHeaderLen + len(s.payload)), ID: s.id, Flags: s.flags, FragOff: s.fragOff,
-		TTL: s.ttl, Protocol: s.proto, Src: s.src, Dst: s.dst}
+	h := wire.IPv4Header{TotalLen: uint16(hl + len(s.payload)), ID: s.id, Flags: s.flags, FragOff: s.fragOff,
+		TTL: s.ttl, Protocol: s.proto, Src: s.src, Dst: s.dst, Options: s.options}
 	h.Encode(ip)
-	copy(ip[wire.IPv4MinHeaderLen:], s.payload)
+	copy(ip[hl:], s.payload)
 	if s.mutate != nil && !s.keepCksum {
 		s.mutate(ip)
 	}
 	ip[10], ip[11] = 0, 0
-	binary.BigEndian.PutUint16(ip[10:], ^wire.Fold(wire.Checksum(ip[:wire.IPv4MinHeaderLen], 0)))
+	binary.BigEndian.PutUint16(ip[10:], ^wire.Fold(wire.Checksum(ip[:hl], 0)))
 	if s.mutate != nil && s.keepCksum {
 		s.mutate(ip)
 	}
