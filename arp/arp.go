@@ -110,6 +110,11 @@ func describe(op wire.ARPOp, sha wire.MAC, spa, tpa netip.Addr) string {
 // Context: softnet.
 func (p *Proto) input(dev *netdev.Device, b *pkt.Buf) {
 	defer b.Free()
+	if b.Type == pkt.OtherHost {
+		// Overheard in promiscuous mode: not for us (cf. arp_rcv).
+		p.stats.InOtherTarget.Inc()
+		return
+	}
 	h := b.Peek(wire.ARPLen)
 	if h == nil {
 		p.stats.InErrors.Inc()
@@ -147,7 +152,11 @@ func (p *Proto) input(dev *netdev.Device, b *pkt.Buf) {
 	if pr := p.probes.reply; a.Op == wire.ARPReply && pr.Enabled() {
 		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Src: spa, Dst: tpa, Len: wire.ARPLen, Detail: "received " + describe(a.Op, a.SenderMAC, spa, tpa)})
 	}
-	forUs := p.addrs.HasAddr(dev.Index(), tpa)
+	// Linux's default arp_ignore=0: answer for any local address, on
+	// whichever device the request came (the weak host model), but
+	// never for loopback addresses.
+	_, local := p.addrs.IsLocal(tpa)
+	forUs := local && !tpa.IsLoopback()
 	if a.Op == wire.ARPRequest && forUs && !spa.IsUnspecified() {
 		// RFC 826: the asker will talk to us, so remember it (create).
 		p.cache.Update(dev, spa, a.SenderMAC, false, true)
@@ -169,9 +178,6 @@ func (p *Proto) input(dev *netdev.Device, b *pkt.Buf) {
 	if !forUs {
 		p.stats.InOtherTarget.Inc()
 		return
-	}
-	if spa == tpa {
-		return // a gratuitous announcement needs no answer
 	}
 	// Reply to the asker; an address probe (sender 0.0.0.0, RFC 5227)
 	// is answered by broadcast so the prober sees the conflict.

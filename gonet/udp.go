@@ -85,8 +85,12 @@ func (c *UDPConn) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// WriteTo sends p to addr (net.PacketConn).
+// WriteTo sends p to addr (net.PacketConn). On a connected socket it
+// fails with net.ErrWriteToConnected, as *net.UDPConn's does.
 func (c *UDPConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if c.ep.RemoteAddr().IsValid() {
+		return 0, c.opError("write", netip.AddrPort{}, net.ErrWriteToConnected)
+	}
 	ap, err := toAddrPort(addr)
 	if err != nil {
 		return 0, c.opError("write", netip.AddrPort{}, err)
@@ -134,16 +138,31 @@ func (c *UDPConn) RemoteAddr() net.Addr { return udpAddr(c.ep.RemoteAddr()) }
 
 // SetDeadline sets both deadlines.
 func (c *UDPConn) SetDeadline(t time.Time) error {
+	if c.ep.Closed() {
+		return c.opError("set", netip.AddrPort{}, net.ErrClosed)
+	}
 	c.ep.ReadDeadline().Set(t)
 	c.ep.WriteDeadline().Set(t)
 	return nil
 }
 
 // SetReadDeadline sets the read deadline.
-func (c *UDPConn) SetReadDeadline(t time.Time) error { c.ep.ReadDeadline().Set(t); return nil }
+func (c *UDPConn) SetReadDeadline(t time.Time) error {
+	if c.ep.Closed() {
+		return c.opError("set", netip.AddrPort{}, net.ErrClosed)
+	}
+	c.ep.ReadDeadline().Set(t)
+	return nil
+}
 
 // SetWriteDeadline sets the write deadline.
-func (c *UDPConn) SetWriteDeadline(t time.Time) error { c.ep.WriteDeadline().Set(t); return nil }
+func (c *UDPConn) SetWriteDeadline(t time.Time) error {
+	if c.ep.Closed() {
+		return c.opError("set", netip.AddrPort{}, net.ErrClosed)
+	}
+	c.ep.WriteDeadline().Set(t)
+	return nil
+}
 
 // SetReadBuffer sets the receive buffer (SO_RCVBUF).
 func (c *UDPConn) SetReadBuffer(n int) error { c.ep.SetReadBuffer(n); return nil }

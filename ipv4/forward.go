@@ -25,16 +25,14 @@ func (p *Proto) forward(in *netdev.Device, b *pkt.Buf, h wire.IPv4View) {
 	}
 	r, ok := p.fib.Lookup(dst)
 	if !ok {
-		st.InNoRoutes.Inc()
-		st.InAddrErrors.Inc()
+		st.InNoRoutes.Inc() // one counter a packet, as Linux: net unreachable
 		p.SendError(in.Index(), b, wire.ICMPv4NetUnreachable, 0)
 		p.drop(b, in.Name(), nil, "no route")
 		return
 	}
 	out := p.reg.Device(r.Dev)
 	if out == nil || !out.IsUp() {
-		st.InNoRoutes.Inc()
-		st.InAddrErrors.Inc()
+		st.InAddrErrors.Inc() // host unreachable
 		p.SendError(in.Index(), b, wire.ICMPv4HostUnreachable, 0)
 		p.drop(b, in.Name(), nil, "route through a device that is down")
 		return
@@ -55,7 +53,7 @@ func (p *Proto) forward(in *netdev.Device, b *pkt.Buf, h wire.IPv4View) {
 	if b.Len() > rt.MTU && h.DontFragment() {
 		st.FragFails.Inc()
 		p.SendError(in.Index(), b, wire.ICMPv4FragmentationNeeded, uint32(rt.MTU))
-		p.drop(b, in.Name(), nil, fmt.Sprintf("DF set and %d > MTU %d", b.Len(), rt.MTU))
+		p.drop(b, in.Name(), nil, "DF set and larger than the next hop's MTU")
 		return
 	}
 	// Decrement the TTL in place, updating the checksum incrementally
@@ -65,7 +63,12 @@ func (p *Proto) forward(in *netdev.Device, b *pkt.Buf, h wire.IPv4View) {
 	if w.HeaderLen() > wire.IPv4MinHeaderLen {
 		// Record this hop in Record Route and Timestamp options, with
 		// the address of the interface it leaves by (RFC 1812 §5.2.4).
-		src, _ := p.addrs.Source(out.Index(), rt.NextHop)
+		src, ok := p.addrs.Source(out.Index(), rt.NextHop)
+		if !ok {
+			// An unnumbered output device: any address of ours will do
+			// (cf. inet_select_addr's fallback).
+			src = p.anyAddress()
+		}
 		if !stampOptions(w.Options(), src, p.clk.Now()) {
 			st.InHdrErrors.Inc()
 			p.SendError(in.Index(), b, wire.ICMPv4PointerIndicates, uint32(wire.IPv4MinHeaderLen+3)<<24)

@@ -25,15 +25,16 @@ func (p *Proto) icmpInput(b *pkt.Buf, info *RxInfo) {
 	st := p.icmp
 	st.InMsgs.Inc()
 	msg := b.Bytes()
+	// Counted by ICMP alone: IP has delivered the packet already.
 	if len(msg) < wire.ICMPv4HeaderLen {
 		st.InErrors.Inc()
-		p.drop(b, p.devName(info.Dev), &p.stats.InDiscards, "truncated ICMP")
+		p.drop(b, p.devName(info.Dev), nil, "truncated ICMP")
 		return
 	}
 	if !info.Offload && wire.Fold(wire.Checksum(msg, 0)) != 0xffff {
 		st.InCsumErrors.Inc()
 		st.InErrors.Inc()
-		p.drop(b, p.devName(info.Dev), &p.stats.InDiscards, "bad ICMP checksum")
+		p.drop(b, p.devName(info.Dev), nil, "bad ICMP checksum")
 		return
 	}
 	typ, code := wire.ICMPv4Type(msg[0]), msg[1]
@@ -45,8 +46,10 @@ func (p *Proto) icmpInput(b *pkt.Buf, info *RxInfo) {
 	case wire.ICMPv4Echo:
 		st.InEchos.Inc()
 		if info.Broadcast {
-			// Linux's icmp_echo_ignore_broadcasts=1 (smurf amplification).
-			b.Free()
+			// Linux's icmp_echo_ignore_broadcasts=1 (smurf
+			// amplification), counted as Linux counts it.
+			st.InErrors.Inc()
+			p.drop(b, p.devName(info.Dev), nil, "echo request to a broadcast")
 			return
 		}
 		p.echoReply(b, info)
@@ -55,16 +58,25 @@ func (p *Proto) icmpInput(b *pkt.Buf, info *RxInfo) {
 		id, seq := binary.BigEndian.Uint16(msg[4:]), binary.BigEndian.Uint16(msg[6:])
 		p.pings.deliver(id, seq, info.Src, info.TTL, len(msg)-wire.ICMPv4HeaderLen, p.clk.Now())
 		b.Free()
-	case wire.ICMPv4DestUnreach, wire.ICMPv4TimeExceeded, wire.ICMPv4ParamProblem, wire.ICMPv4SourceQuench:
+	case wire.ICMPv4SourceQuench:
+		// Deprecated (RFC 6633): counted and ignored, as Linux does.
+		st.InSrcQuenchs.Inc()
+		b.Free()
+	case wire.ICMPv4DestUnreach, wire.ICMPv4TimeExceeded, wire.ICMPv4ParamProblem:
 		switch typ {
 		case wire.ICMPv4DestUnreach:
 			st.InDestUnreachs.Inc()
 		case wire.ICMPv4TimeExceeded:
 			st.InTimeExcds.Inc()
-		case wire.ICMPv4ParamProblem:
-			st.InParmProbs.Inc()
 		default:
-			st.InSrcQuenchs.Inc()
+			st.InParmProbs.Inc()
+		}
+		if info.Broadcast {
+			// An error sent to a broadcast address is bogus (RFC 1122
+			// §3.2.2: never sent in reply to a broadcast).
+			st.InErrors.Inc()
+			p.drop(b, p.devName(info.Dev), nil, "ICMP error to a broadcast")
+			return
 		}
 		p.icmpError(b, info, typ, code, msg)
 	case wire.ICMPv4Redirect:
@@ -123,11 +135,10 @@ func (p *Proto) echoReply(b *pkt.Buf, info *RxInfo) {
 		b.Free()
 		return
 	}
-	// Copy the options to reflect (RFC 1122 §3.2.2.6) before Writable:
-	// info.Options aliases the headroom, which a copy would release.
+	// The options to reflect (RFC 1122 §3.2.2.6).
 	var opts []byte
-	if info.Options != nil {
-		opts = echoOptions(info.Options)
+	if o := info.Options(); len(o) > 0 {
+		opts = echoOptions(o)
 	}
 	rt, err := p.RouteOutput(info.Src, src)
 	if err != nil {
@@ -174,17 +185,20 @@ func (p *Proto) SendError(inDev int, orig *pkt.Buf, tc wire.ICMPv4TypeCode, extr
 		}
 	}
 	if len(hb) < wire.IPv4MinHeaderLen {
+		st.OutErrors.Inc() // the offending header is no longer held
 		return
 	}
 	h, err := wire.ParseIPv4HeaderView(hb)
 	if err != nil {
+		st.OutErrors.Inc()
 		return
 	}
 	src, dst := h.Src(), h.Dst()
 	suppress := orig.Type == pkt.Broadcast || orig.Type == pkt.Multicast ||
 		dst.IsMulticast() || dst == limitedBroadcast || p.addrs.IsAnyBroadcast(dst) ||
 		h.FragmentOffset() != 0 ||
-		src.IsUnspecified() || src.IsMulticast() || src == limitedBroadcast || isZeroNet(src) || p.addrs.IsAnyBroadcast(src)
+		src.IsUnspecified() || src.IsMulticast() || src == limitedBroadcast || isZeroNet(src) || p.addrs.IsAnyBroadcast(src) ||
+		src.As4()[0] >= 240 || (src.IsLoopback() && orig.Dev != 0 && !p.isLoopbackDev(orig.Dev))
 	if !suppress && h.Protocol() == protoICMP {
 		hl := h.HeaderLen()
 		if len(hb) > hl {
@@ -204,13 +218,12 @@ func (p *Proto) SendError(inDev int, orig *pkt.Buf, tc wire.ICMPv4TypeCode, extr
 		return
 	}
 	// The source of the error: the address the offending packet was sent
-	// to when it is ours, else our address on the interface it came in
-	// on (RFC 1812 §4.3.2.4).
+	// to when it is ours, else an address of the interface the error
+	// leaves by (RFC 1812 §4.3.2.4; Linux's default
+	// icmp_errors_use_inbound_ifaddr=0), which routing picks.
 	var from netip.Addr
 	if _, ok := p.addrs.IsLocal(dst); ok {
 		from = dst
-	} else if s, ok := p.addrs.Source(inDev, src); ok {
-		from = s
 	}
 	rt, err := p.RouteOutput(src, from)
 	if err != nil {

@@ -18,11 +18,13 @@ var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 // counted. Context: softnet.
 func (p *Proto) input(dev *netdev.Device, b *pkt.Buf) {
 	st := p.stats
-	st.InReceives.Inc()
 	if b.Type == pkt.OtherHost {
+		// Seen only in promiscuous mode; not received by IP at all
+		// (ip_rcv drops PACKET_OTHERHOST before counting it).
 		p.drop(b, dev.Name(), &st.InDiscards, "frame for another host")
 		return
 	}
+	st.InReceives.Inc()
 	hb := b.Peek(wire.IPv4MinHeaderLen)
 	if hb == nil {
 		p.drop(b, dev.Name(), &st.InHdrErrors, "truncated header")
@@ -63,6 +65,13 @@ func (p *Proto) input(dev *netdev.Device, b *pkt.Buf) {
 	}
 	b.Trim(total) // drop link-layer padding
 	src, dst := h.Src(), h.Dst()
+	// Martians first, as Linux routes the input before it looks at
+	// options: no ICMP is ever sent to a martian source.
+	if p.martianSource(dev, src, dst) {
+		st.InMartians.Inc()
+		p.dropAddr(b, dev.Name(), "martian source", src, dst)
+		return
+	}
 	if hlen > wire.IPv4MinHeaderLen {
 		if err := checkOptions(h.Options()); err != nil {
 			var oe *optionError
@@ -76,11 +85,6 @@ func (p *Proto) input(dev *netdev.Device, b *pkt.Buf) {
 			return
 		}
 	}
-	if p.martianSource(dev, src, dst) {
-		st.InAddrErrors.Inc()
-		p.drop(b, dev.Name(), &st.InMartians, "martian source "+src.String())
-		return
-	}
 	if pr := p.probes.receive; pr.Enabled() {
 		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Len: total, Proto: uint8(h.Protocol()), Src: src, Dst: dst,
 			Detail: fmt.Sprintf("ttl %d id %d len %d", h.TTL(), h.ID(), total)})
@@ -91,11 +95,13 @@ func (p *Proto) input(dev *netdev.Device, b *pkt.Buf) {
 	switch {
 	case dst.IsLoopback() && !dev.Caps().Loopback:
 		// 127/8 never arrives from a wire (RFC 1122 §3.2.1.3(g)).
-		p.drop(b, dev.Name(), &st.InAddrErrors, "martian destination "+dst.String())
+		st.InAddrErrors.Inc()
+		p.dropAddr(b, dev.Name(), "martian destination", src, dst)
 		return
 	case p.isLocalDst(dev, dst):
 		p.routeProbe(b, dev, dst, "local")
-	case dst == limitedBroadcast || p.addrs.IsBroadcast(dev.Index(), dst):
+	case dst == limitedBroadcast || p.addrs.IsBroadcast(dev.Index(), dst) ||
+		(dev.Caps().Loopback && p.addrs.IsAnyBroadcast(dst)): // our own, looped back
 		st.InBcastPkts.Inc()
 		bcast = true
 		p.routeProbe(b, dev, dst, "broadcast")
@@ -104,7 +110,8 @@ func (p *Proto) input(dev *netdev.Device, b *pkt.Buf) {
 		p.drop(b, dev.Name(), &st.InAddrErrors, "multicast not joined")
 		return
 	case dst.IsUnspecified() || dst.IsLoopback() || isZeroNet(dst):
-		p.drop(b, dev.Name(), &st.InAddrErrors, "martian destination "+dst.String())
+		st.InAddrErrors.Inc()
+		p.dropAddr(b, dev.Name(), "martian destination", src, dst)
 		return
 	default:
 		if !p.fwd.Load() {
@@ -145,7 +152,7 @@ func (p *Proto) deliver(dev *netdev.Device, b *pkt.Buf, h wire.IPv4View, hlen in
 		Broadcast: bcast, Proto: uint8(h.Protocol()), Offload: offload,
 	}
 	if hlen > wire.IPv4MinHeaderLen {
-		info.Options = h.Options()
+		info.optionsLen = uint8(copy(info.options[:], h.Options()))
 	}
 	proto := p.protos.Load()[info.Proto]
 	if proto == nil {
@@ -153,7 +160,7 @@ func (p *Proto) deliver(dev *netdev.Device, b *pkt.Buf, h wire.IPv4View, hlen in
 		if !bcast {
 			p.SendError(dev.Index(), b, wire.ICMPv4ProtoUnreachable, 0)
 		}
-		p.drop(b, dev.Name(), nil, fmt.Sprintf("no protocol %d", info.Proto))
+		p.drop(b, dev.Name(), nil, "no such protocol")
 		return
 	}
 	b.SetNetworkHeader()
@@ -187,6 +194,13 @@ func (p *Proto) martianSource(dev *netdev.Device, src, dst netip.Addr) bool {
 		return !dev.Caps().Loopback
 	case src.As4()[0] >= 240:
 		return true
+	}
+	if !dev.Caps().Loopback {
+		// One of our own addresses from the wire: a spoof or a loop
+		// (Linux's fib_validate_source with accept_local=0).
+		if _, ours := p.addrs.IsLocal(src); ours {
+			return true
+		}
 	}
 	return p.addrs.IsBroadcast(dev.Index(), src)
 }

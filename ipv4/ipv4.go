@@ -47,19 +47,23 @@ type RxInfo struct {
 	Proto     uint8
 	// Offload is true when the link vouches for the checksum.
 	Offload bool
-	// Options are the IP options received (nil without); they alias the
-	// packet's headroom and are valid only during Deliver.
-	Options []byte
+	// options holds the IP options received, by value: the header they
+	// came in may be released while the transport runs.
+	options    [wire.IPv4MaxHeaderLen - wire.IPv4MinHeaderLen]byte
+	optionsLen uint8
 }
+
+// Options returns the IP options the packet carried (empty without).
+func (r *RxInfo) Options() []byte { return r.options[:r.optionsLen] }
 
 // ICMPError is an ICMP error delivered to the transport whose packet it
 // quotes (cf. the err_handler of inet_protos).
 type ICMPError struct {
-	Type       wire.ICMPv4Type
-	Code       uint8
-	From       netip.Addr // who sent the error
-	Src, Dst   netip.Addr // of the quoted packet
-	Proto      uint8
+	Type     wire.ICMPv4Type
+	Code     uint8
+	From     netip.Addr // who sent the error
+	Src, Dst netip.Addr // of the quoted packet
+	Proto    uint8
 	// Transport is the start of the quoted transport header (at least 8
 	// bytes when present).
 	Transport []byte
@@ -108,6 +112,7 @@ type Proto struct {
 	icmp   *stats.ICMP
 	ttl    uint8
 	fwd    atomic.Bool
+	lo     atomic.Pointer[netdev.Device]
 	ident  atomic.Uint32
 	limit  tokenBucket
 	pings  pingTable
@@ -205,6 +210,10 @@ func (p *Proto) Close() {
 // (cf. fib_netdev_event, fib_inetaddr_event).
 func (p *Proto) notify(e netdev.Event) {
 	switch e.Kind {
+	case netdev.EventRegister:
+		if e.Dev.Caps().Loopback {
+			p.lo.Store(e.Dev)
+		}
 	case netdev.EventAddrAdd:
 		if e.Dev.IsUp() {
 			p.addConnected(e.Dev, e.Addr)
@@ -220,6 +229,7 @@ func (p *Proto) notify(e netdev.Event) {
 	case netdev.EventDown:
 		p.fib.DeleteDev(e.Dev.Index())
 	case netdev.EventUnregister:
+		p.lo.CompareAndSwap(e.Dev, nil)
 		p.fib.DeleteDev(e.Dev.Index())
 		p.addrs.DelDev(e.Dev.Index())
 	}
@@ -242,6 +252,30 @@ func (p *Proto) drop(b *pkt.Buf, dev string, c *stats.Counter, reason string) {
 		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev, Len: b.Len(), Reason: reason})
 	}
 	b.Free()
+}
+
+// dropAddr is drop for address-related reasons: the addresses go in the
+// event, so nothing is formatted unless someone listens.
+func (p *Proto) dropAddr(b *pkt.Buf, dev, reason string, src, dst netip.Addr) {
+	if pr := p.probes.drop; pr.Enabled() {
+		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev, Len: b.Len(), Src: src, Dst: dst, Reason: reason})
+	}
+	b.Free()
+}
+
+func (p *Proto) isLoopbackDev(i int) bool {
+	d := p.reg.Device(i)
+	return d != nil && d.Caps().Loopback
+}
+
+// anyAddress returns some address of ours that is not loopback.
+func (p *Proto) anyAddress() netip.Addr {
+	for _, a := range p.addrs.All() {
+		if !a.Prefix.Addr().IsLoopback() {
+			return a.Prefix.Addr()
+		}
+	}
+	return netip.Addr{}
 }
 
 func (p *Proto) devName(i int) string {

@@ -60,7 +60,10 @@ func checkOptions(opts []byte) error {
 // count incremented when full. It reports false when the overflow count
 // itself overflows (a parameter problem, RFC 791).
 func stampOptions(opts []byte, addr netip.Addr, now time.Time) bool {
-	a := addr.As4()
+	var a [4]byte
+	if addr.Is4() {
+		a = addr.As4()
+	}
 	off := 0
 	for {
 		opt, next, done, err := wire.NextIPv4Option(opts, off)
@@ -70,12 +73,15 @@ func stampOptions(opts []byte, addr netip.Addr, now time.Time) bool {
 		b := opt.Bytes
 		switch opt.Type {
 		case wire.IPv4OptRecordRoute:
-			if p := int(b[2]); p+3 <= len(b) {
+			if p := int(b[2]); p+3 <= len(b) && addr.Is4() {
 				copy(b[p-1:], a[:])
 				b[2] += 4
 			}
 		case wire.IPv4OptTimestamp:
 			p, flg := int(b[2]), b[3]&0xf
+			if flg != 0 && !addr.Is4() {
+				break // no address to record
+			}
 			slot := 4
 			if flg != 0 {
 				slot = 8

@@ -27,6 +27,14 @@ type Route struct {
 // Addr: then one is chosen), cf. ip_route_output_key. Context: any.
 func (p *Proto) RouteOutput(dst, src netip.Addr) (Route, error) {
 	if !dst.Is4() {
+		p.stats.OutNoRoutes.Inc()
+		return Route{}, ErrNoRoute
+	}
+	if dst.IsMulticast() {
+		// No multicast membership or 01:00:5e mapping yet (RFC 1112
+		// §6.4): refuse rather than ARP for a group or unicast it to
+		// the gateway.
+		p.stats.OutNoRoutes.Inc()
 		return Route{}, ErrNoRoute
 	}
 	if src.IsValid() && !src.IsUnspecified() {
@@ -59,8 +67,14 @@ func (p *Proto) RouteOutput(dst, src netip.Addr) (Route, error) {
 		}
 		return Route{}, ErrNoRoute
 	}
+	if src.IsLoopback() {
+		// 127/8 never leaves the host (RFC 1122 §3.2.1.3(g)); Linux
+		// answers EINVAL in __mkroute_output.
+		return Route{}, ErrNotAvailable
+	}
 	r, ok := p.fib.Lookup(dst)
 	if !ok {
+		p.stats.OutNoRoutes.Inc()
 		return Route{}, ErrNoRoute
 	}
 	dev := p.reg.Device(r.Dev)
@@ -90,11 +104,11 @@ func (p *Proto) RouteOutput(dst, src netip.Addr) (Route, error) {
 	return rt, nil
 }
 
+// loopback returns the loopback device, kept by notify so that local
+// sends cost no device-table walk.
 func (p *Proto) loopback() *netdev.Device {
-	for _, d := range p.reg.Devices() {
-		if d.Caps().Loopback && d.IsUp() {
-			return d
-		}
+	if d := p.lo.Load(); d != nil && d.IsUp() {
+		return d
 	}
 	return nil
 }
@@ -176,6 +190,11 @@ func (p *Proto) neighOutput(b *pkt.Buf, rt *Route) error {
 		return dev.Transmit(b)
 	case rt.Broadcast:
 		p.stats.OutBcastPkts.Inc()
+		// Our own sockets hear our broadcasts too, through loopback
+		// (cf. ip_mc_output for RTCF_BROADCAST).
+		if lo := p.loopback(); lo != nil {
+			lo.Transmit(b.Clone())
+		}
 		return dev.SendEthernet(b, wire.BroadcastMAC, wire.EtherTypeIPv4)
 	}
 	return p.neigh.Output(dev, rt.NextHop, b)

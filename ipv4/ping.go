@@ -281,7 +281,11 @@ func (p *Proto) Ping(ctx context.Context, dst netip.Addr, o PingOptions, onReply
 	waiting:
 		for {
 			select {
-			case r := <-pg.replies:
+			case r, ok := <-pg.replies:
+				if !ok {
+					t.Stop() // the stack closed under us
+					return sum, ErrPingerClosed
+				}
 				record(r)
 				if seq == o.Count && sum.Received+sum.Errors >= sum.Sent {
 					t.Stop()

@@ -300,11 +300,12 @@ func (t *Table) Update(dev *netdev.Device, addr netip.Addr, mac wire.MAC, solici
 	changed := e.mac != mac
 	e.mac = mac
 	switch {
-	case solicited || wasIncomplete:
+	case solicited:
 		e.confirmed = now
 		t.setStateLocked(e, Reachable, now)
-	case changed:
-		// An unsolicited new address: usable, but not confirmed.
+	case wasIncomplete || changed:
+		// Learnt from a request or an unsolicited packet: usable, not
+		// confirmed (Linux uses STALE for anything but a unicast reply).
 		t.setStateLocked(e, Stale, now)
 	}
 	var waiting []*pkt.Buf

@@ -406,20 +406,14 @@ func (b *Buf) markBytes(mark int, ok bool) []byte {
 	return v.c.b[i:v.end]
 }
 
+// consume drops the first n bytes, which Peek has made contiguous in the
+// first view. A first view emptied this way is kept while other views
+// follow: its headroom holds the headers just pulled, which the marks
+// name (an ICMP error quotes them); Peek and pullUp carry them on.
 func (b *Buf) consume(n int) {
 	b.base += n
 	b.length -= n
-	for n > 0 {
-		v := &b.views[0]
-		l := v.len()
-		if n < l || len(b.views) == 1 {
-			v.off += n
-			return
-		}
-		n -= l
-		v.c.release()
-		b.removeFirst()
-	}
+	b.views[0].off += n
 }
 
 func (b *Buf) removeFirst() {

@@ -18,6 +18,7 @@ type Deadline struct {
 	clk    clock.Clock
 	mu     sync.Mutex
 	timer  clock.Timer
+	gen    uint64        // bumped by every Set: a timer of an older Set does nothing
 	expiry chan struct{} // closed when the deadline has passed
 }
 
@@ -30,6 +31,7 @@ func NewDeadline(clk clock.Clock) *Deadline {
 func (d *Deadline) Set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.gen++
 	if d.timer != nil {
 		d.timer.Stop()
 		d.timer = nil
@@ -48,16 +50,21 @@ func (d *Deadline) Set(t time.Time) {
 		close(d.expiry)
 		return
 	}
-	ch := d.expiry
+	// The callback may already be running when a later Set stops it (Stop
+	// then returns false): it checks the generation, not the channel,
+	// so it never closes the channel of a deadline set after it (cf. the
+	// rseq/wseq counters of internal/poll).
+	gen := d.gen
 	d.timer = d.clk.AfterFunc(wait, func() {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		if d.expiry == ch {
-			select {
-			case <-ch:
-			default:
-				close(ch)
-			}
+		if d.gen != gen {
+			return
+		}
+		select {
+		case <-d.expiry:
+		default:
+			close(d.expiry)
 		}
 	})
 }
@@ -84,6 +91,7 @@ func (d *Deadline) Expired() bool {
 func (d *Deadline) Stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.gen++
 	if d.timer != nil {
 		d.timer.Stop()
 		d.timer = nil

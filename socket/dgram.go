@@ -21,7 +21,8 @@ type DgramQueue struct {
 	mu      sync.Mutex
 	items   []Datagram
 	head    int
-	bytes   int
+	bytes   int // payload bytes queued
+	charged int // bytes charged against limit: payload plus overhead
 	limit   int
 	err     error // a pending error (ECONNREFUSED) reported once
 	closed  bool
@@ -47,12 +48,19 @@ func (q *DgramQueue) Limit() int {
 	return q.limit
 }
 
+// DatagramOverhead is what each queued datagram costs against the limit
+// beyond its payload, as Linux charges an skb's truesize: without it,
+// empty datagrams would queue without bound.
+const DatagramOverhead = 256
+
+func truesize(d Datagram) int { return d.Buf.Len() + DatagramOverhead }
+
 // Push queues d, taking ownership of d.Buf, and reports true; when the
 // queue is full or closed it reports false and the caller keeps d.Buf.
 // Context: softnet.
 func (q *DgramQueue) Push(d Datagram) bool {
 	q.mu.Lock()
-	if q.closed || (q.bytes+d.Buf.Len() > q.limit && q.len() > 0) {
+	if q.closed || (q.charged+truesize(d) > q.limit && q.len() > 0) {
 		q.mu.Unlock()
 		return false
 	}
@@ -65,6 +73,7 @@ func (q *DgramQueue) Push(d Datagram) bool {
 	}
 	q.items = append(q.items, d)
 	q.bytes += d.Buf.Len()
+	q.charged += truesize(d)
 	q.signal()
 	q.mu.Unlock()
 	return true
@@ -120,6 +129,17 @@ func (q *DgramQueue) signal() {
 // the returned Buf. Context: process.
 func (q *DgramQueue) Pop(dl *Deadline) (Datagram, error) {
 	for {
+		if dl != nil && dl.Expired() {
+			// As package net: a passed deadline fails the call even
+			// when data is waiting.
+			q.mu.Lock()
+			closed := q.closed
+			q.mu.Unlock()
+			if closed {
+				return Datagram{}, ErrClosed
+			}
+			return Datagram{}, ErrDeadlineExceeded
+		}
 		q.mu.Lock()
 		if q.closed {
 			q.mu.Unlock()
@@ -136,6 +156,7 @@ func (q *DgramQueue) Pop(dl *Deadline) (Datagram, error) {
 			q.items[q.head] = Datagram{}
 			q.head++
 			q.bytes -= d.Buf.Len()
+			q.charged -= truesize(d)
 			if q.len() > 0 {
 				q.signal() // wake the next reader
 			}
@@ -165,7 +186,7 @@ func (q *DgramQueue) Close() {
 	}
 	q.closed = true
 	items := q.items[q.head:]
-	q.items, q.head, q.bytes = nil, 0, 0
+	q.items, q.head, q.bytes, q.charged = nil, 0, 0, 0
 	q.mu.Unlock()
 	for _, d := range items {
 		d.Buf.Free()

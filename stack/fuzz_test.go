@@ -140,4 +140,3 @@ func TestCloseReclaimsEverything(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
-

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"ustack/ipv4/fib"
 	"ustack/netdev"
 	"ustack/pkt"
 	"ustack/wire"
@@ -183,4 +184,31 @@ func parseOut(t *testing.T, frame []byte) (wire.EthernetHeader, wire.IPv4View) {
 		t.Fatalf("transmitted IPv4 header has a bad checksum")
 	}
 	return eth, v
+}
+
+// injectViews delivers a frame made of several views, as a driver handing
+// over a header and a payload in separate chunks would.
+func (p *probeNIC) injectViews(parts ...[]byte) {
+	pool := p.rx.Pool()
+	b := pool.Copy(pkt.MaxHeaderLen, parts[0])
+	for _, part := range parts[1:] {
+		b.Append(pool.Copy(0, part))
+	}
+	p.rx.Receive(b)
+}
+
+// waitCounter waits until c reports want.
+func waitCounter(t *testing.T, what string, c func() uint64, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for c() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %d, want %d", what, c(), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func fibRoute(dst string, dev *netdev.Device) fib.Route {
+	return fib.Route{Dst: netip.MustParsePrefix(dst), Dev: dev.Index()}
 }

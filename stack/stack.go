@@ -201,6 +201,7 @@ func (s *Stack) Routes() []fib.Route { return s.ip.FIB().Routes() }
 func (s *Stack) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.udp.CloseAll()
 		err = s.devs.Close()
 		s.neigh.Close()
 		s.ip.Close()

@@ -118,6 +118,13 @@ func (u *Proto) unhashLocked(ep *Endpoint) {
 	}
 }
 
+// Closed reports whether Close was called.
+func (ep *Endpoint) Closed() bool {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	return ep.closed
+}
+
 // LocalAddr returns the bound address.
 func (ep *Endpoint) LocalAddr() netip.AddrPort {
 	ep.mu.Lock()
@@ -270,7 +277,7 @@ func (ep *Endpoint) icmpError(e *ipv4.ICMPError) {
 	ep.mu.Lock()
 	connected := ep.connected
 	ep.mu.Unlock()
-	if connected {
+	if connected && hardError(e) {
 		ep.rcv.SetError(errno(e))
 	}
 }

@@ -93,8 +93,11 @@ func (u *Proto) Deliver(b *pkt.Buf, info ipv4.RxInfo) {
 	b.Trim(ulen)
 	if h.Checksum != 0 && !info.Offload {
 		sum := wire.PseudoHeaderSum(info.Src, info.Dst, ProtoNumber, uint16(ulen))
+		off := 0
 		for i := 0; i < b.NumViews(); i++ {
-			sum = wire.Combine(sum, wire.Checksum(b.View(i), 0), viewOffset(b, i))
+			v := b.View(i)
+			sum = wire.Combine(sum, wire.Checksum(v, 0), off)
+			off += len(v)
 		}
 		if wire.Fold(sum) != 0xffff {
 			st.InCsumErrors.Inc()
@@ -128,16 +131,6 @@ func (u *Proto) Deliver(b *pkt.Buf, info ipv4.RxInfo) {
 	ep.enqueue(b, src, dst.Addr())
 }
 
-// viewOffset is the byte offset of view i in b (for odd-offset checksum
-// combination).
-func viewOffset(b *pkt.Buf, i int) int {
-	off := 0
-	for j := 0; j < i; j++ {
-		off += len(b.View(j))
-	}
-	return off
-}
-
 // lookupBoundLocked finds the unconnected socket for dst: bound to dst's
 // address exactly, else bound to the wildcard.
 func (u *Proto) lookupBoundLocked(dst netip.AddrPort) *Endpoint {
@@ -159,20 +152,16 @@ func (u *Proto) lookupBoundLocked(dst netip.AddrPort) *Endpoint {
 func (u *Proto) deliverBroadcast(b *pkt.Buf, src, dst netip.AddrPort) {
 	u.mu.RLock()
 	var targets []*Endpoint
+	// Connected sockets never have a wildcard local address (Connect
+	// fixes it), so only unconnected ones hear broadcasts.
 	for _, ep := range u.bound[dst.Port()] {
 		if a := ep.local.Addr(); a.IsUnspecified() || a == dst.Addr() {
 			targets = append(targets, ep)
 		}
 	}
-	for _, ep := range u.connected {
-		if ep.local.Port() == dst.Port() && ep.local.Addr().IsUnspecified() {
-			targets = append(targets, ep)
-		}
-	}
 	u.mu.RUnlock()
 	if len(targets) == 0 {
-		u.stats.IgnoredMulti.Inc()
-		b.Free()
+		u.drop(b, &u.stats.IgnoredMulti, "broadcast to a port nobody listens on")
 		return
 	}
 	for i, ep := range targets {
@@ -213,6 +202,40 @@ func (u *Proto) drop(b *pkt.Buf, c *stats.Counter, reason string) {
 		p.Fire(&trace.Event{PktID: b.ID, Len: b.Len(), Proto: ProtoNumber, Reason: reason})
 	}
 	b.Free()
+}
+
+// hardError reports whether an ICMP error is one a connected UDP socket
+// reports without IP_RECVERR: the fatal ones of Linux's icmp_err_convert
+// (protocol and port unreachable, administratively prohibited, source
+// route failed). Transient errors (net or host unreachable, time
+// exceeded) are not, as RFC 1122 §4.1.3.3 allows.
+func hardError(e *ipv4.ICMPError) bool {
+	if e.Type != wire.ICMPv4DestUnreach {
+		return false
+	}
+	switch wire.NewICMPv4TypeCode(e.Type, e.Code) {
+	case wire.ICMPv4ProtoUnreachable, wire.ICMPv4PortUnreachable, wire.ICMPv4SourceRouteFailed,
+		wire.ICMPv4NetProhibited, wire.ICMPv4HostProhibited, wire.ICMPv4CommProhibited:
+		return true
+	}
+	return false
+}
+
+// CloseAll closes every socket: readers blocked in them return
+// net.ErrClosed (for Stack.Close).
+func (u *Proto) CloseAll() {
+	u.mu.RLock()
+	var all []*Endpoint
+	for _, list := range u.bound {
+		all = append(all, list...)
+	}
+	for _, ep := range u.connected {
+		all = append(all, ep)
+	}
+	u.mu.RUnlock()
+	for _, ep := range all {
+		ep.Close()
+	}
 }
 
 // errno maps an ICMP error to what a socket reports (cf. icmp_err_convert).
