@@ -72,6 +72,7 @@ type Registry struct {
 
 	mu       sync.Mutex
 	devs     map[int]*Device
+	byIndex  atomic.Pointer[[]*Device] // ifindex → device, read per packet without the lock
 	byName   map[string]*Device
 	next     int
 	handlers atomic.Pointer[map[wire.EtherType]Handler]
@@ -228,11 +229,13 @@ func (r *Registry) Register(name string, drv Driver) (*Device, error) {
 	r.next++
 	r.devs[d.index] = d
 	r.byName[name] = d
+	r.publishLocked()
 	r.mu.Unlock()
 	if err := drv.Start(d); err != nil {
 		r.mu.Lock()
 		delete(r.devs, d.index)
 		delete(r.byName, name)
+		r.publishLocked()
 		r.mu.Unlock()
 		return nil, err
 	}
@@ -247,6 +250,7 @@ func (r *Registry) Unregister(d *Device) error {
 	r.mu.Lock()
 	delete(r.devs, d.index)
 	delete(r.byName, d.name)
+	r.publishLocked()
 	r.mu.Unlock()
 	r.Notify(Event{Kind: EventUnregister, Dev: d})
 	for {
@@ -310,11 +314,22 @@ func (r *Registry) SetMTU(d *Device, mtu int) error {
 	return nil
 }
 
-// Device returns the device with the given ifindex.
+// Device returns the device with the given ifindex. It takes no lock:
+// routing calls it for every packet.
 func (r *Registry) Device(index int) *Device {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.devs[index]
+	if t := r.byIndex.Load(); t != nil && index >= 0 && index < len(*t) {
+		return (*t)[index]
+	}
+	return nil
+}
+
+// publishLocked rebuilds the ifindex table Device reads.
+func (r *Registry) publishLocked() {
+	t := make([]*Device, r.next)
+	for i, d := range r.devs {
+		t[i] = d
+	}
+	r.byIndex.Store(&t)
 }
 
 // ByName returns the device with the given name.
