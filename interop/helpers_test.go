@@ -102,8 +102,20 @@ func attachWrapped(t *testing.T, s *stack.Stack, ns string, ours, kernel netip.P
 		if err := s.Close(); err != nil {
 			t.Errorf("stack Close = %v", err)
 		}
-		if out, err := testenv.NetnsOutput(t, ns, "ip", "link", "show", "dev", name); err == nil {
-			t.Errorf("interface %s still in namespace %s after the stack closed:\n%s", name, ns, out)
+		// The kernel unregisters the interface asynchronously once the
+		// last fd is gone (netdev_run_todo); on a loaded machine that
+		// takes a moment, so allow a few seconds.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			out, err := testenv.NetnsOutput(t, ns, "ip", "link", "show", "dev", name)
+			if err != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("interface %s still in namespace %s 5s after the stack closed:\n%s", name, ns, out)
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 	if err := s.AddAddress(name, ours); err != nil {

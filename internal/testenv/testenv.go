@@ -193,20 +193,20 @@ func NetnsOutput(t testing.TB, ns, name string, args ...string) (string, error) 
 	return output(ns, name, args...)
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's writes and the
+// SyncBuffer is a bytes.Buffer safe for a process's writes and the
 // test's reads.
-type syncBuffer struct {
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -220,7 +220,7 @@ func (s *syncBuffer) String() string {
 func NetnsStart(t testing.TB, ns, name string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := command(context.Background(), ns, name, args...)
-	var out syncBuffer
+	var out SyncBuffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
