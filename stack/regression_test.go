@@ -204,4 +204,3 @@ func TestOwnBroadcastLoopsBack(t *testing.T) {
 		t.Fatalf("own broadcast: %q, %v", buf[:n], err)
 	}
 }
-
