@@ -186,7 +186,10 @@ func (pg *Pinger) push(r EchoReply, now time.Time) {
 	}
 	select {
 	case pg.replies <- r:
-	default: // reader too slow: like a full socket buffer, drop
+	default:
+		// The reader is too slow: like a full socket buffer, drop it,
+		// and count it where Linux counts undeliverable ICMP.
+		pg.p.icmp.InErrors.Inc()
 	}
 }
 

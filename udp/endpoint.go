@@ -258,6 +258,11 @@ func (ep *Endpoint) enqueue(b *pkt.Buf, from netip.AddrPort, to netip.Addr) {
 	}
 	id, n := b.ID, b.Len()
 	if !ep.rcv.Push(socket.Datagram{Buf: b, From: from, To: to}) {
+		if ep.Closed() {
+			// Demultiplexed just before Close took the socket away.
+			ep.u.drop(b, &ep.u.stats.NoPorts, "socket closing")
+			return
+		}
 		ep.u.stats.RcvbufErrors.Inc()
 		ep.u.drop(b, &ep.u.stats.InErrors, "receive buffer full")
 		return
