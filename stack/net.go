@@ -32,8 +32,13 @@ func (s *Stack) ListenPacket(network, address string) (net.PacketConn, error) {
 	return gonet.NewUDPConn(ep, network), nil
 }
 
-// DialContext connects as net.Dialer.DialContext does, for "udp"/"udp4".
+// DialContext connects as net.Dialer.DialContext does, for "tcp"/"tcp4"
+// (see Dialer) and "udp"/"udp4".
 func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	switch network {
+	case "tcp", "tcp4":
+		return s.dialTCP(ctx, network, netip.AddrPort{}, address, 0)
+	}
 	return s.DialFrom(ctx, network, netip.AddrPort{}, address)
 }
 
@@ -41,6 +46,8 @@ func (s *Stack) DialContext(ctx context.Context, network, address string) (net.C
 // net.Dialer.LocalAddr).
 func (s *Stack) DialFrom(ctx context.Context, network string, local netip.AddrPort, address string) (net.Conn, error) {
 	switch network {
+	case "tcp", "tcp4":
+		return s.dialTCP(ctx, network, local, address, 0)
 	case "udp", "udp4":
 	default:
 		return nil, socket.OpError("dial", network, nil, nil, net.UnknownNetworkError(network))

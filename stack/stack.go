@@ -24,6 +24,7 @@ import (
 	"ustack/netdev"
 	"ustack/pkt"
 	"ustack/stats"
+	"ustack/tcp"
 	"ustack/trace"
 	"ustack/udp"
 )
@@ -46,6 +47,10 @@ type Options struct {
 	Reassembly ipfrag.Config
 	// RxRing, TxQueue, Weight, Budget tune the device layer (0: defaults).
 	RxRing, TxQueue, Weight, Budget int
+	// TCP tunes TCP (MSL, retries, buffers...; zero fields: Linux's
+	// defaults). Its IP, Pool, Clock, Tracer, Stats and Seed are set by
+	// the stack.
+	TCP tcp.Config
 }
 
 // Stack is one TCP/IP stack.
@@ -61,6 +66,7 @@ type Stack struct {
 	arp   *arp.Proto
 	ip    *ipv4.Proto
 	udp   *udp.Proto
+	tcp   *tcp.Proto
 	lo    *netdev.Device
 
 	closeOnce sync.Once
@@ -89,6 +95,7 @@ func New(o Options) *Stack {
 		Forwarding: o.Forwarding, Reassembly: o.Reassembly,
 	})
 	s.udp = udp.New(s.ip, s.devs, &s.stats.UDP, o.Seed)
+	s.tcp = newTCP(s, o)
 	lo, err := s.devs.Register("lo", loopback.New())
 	if err != nil {
 		panic(err) // a fresh registry has no "lo"
@@ -202,6 +209,7 @@ func (s *Stack) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.udp.CloseAll()
+		s.tcp.Close()
 		err = s.devs.Close()
 		s.neigh.Close()
 		s.ip.Close()

@@ -8,6 +8,7 @@ type Stack struct {
 	IP    IP
 	ICMP  ICMP
 	UDP   UDP
+	TCP   TCP
 }
 
 // Link counts one device's traffic, as `ip -s link` shows it.
@@ -122,4 +123,51 @@ type UDP struct {
 	OutDatagrams Counter
 	SndbufErrors Counter
 	IgnoredMulti Counter
+}
+
+// TCP is RFC 4022's tcp group (tcpActiveOpens...) plus the Linux TcpExt
+// counters (`nstat -az TcpExt`) for the decisions the MIB lumps together.
+type TCP struct {
+	ActiveOpens  Counter // CLOSED -> SYN_SENT
+	PassiveOpens Counter // LISTEN -> SYN_RCVD
+	AttemptFails Counter // SYN_SENT/SYN_RCVD -> CLOSED, or SYN_RCVD -> LISTEN
+	EstabResets  Counter // ESTABLISHED/CLOSE_WAIT -> CLOSED by RST
+	CurrEstab    Gauge   // ESTABLISHED or CLOSE_WAIT now
+	InSegs       Counter
+	OutSegs      Counter // every segment sent, retransmissions included (as Linux counts)
+	RetransSegs  Counter
+	InErrs       Counter // truncated, bad header length, bad checksum
+	InCsumErrors Counter
+	OutRsts      Counter
+
+	// TcpExt
+	FastRetrans       Counter // retransmissions by fast retransmit / NewReno partial ACK
+	Timeouts          Counter // RTO expiries (TCPTimeouts)
+	SynRetrans        Counter // SYN and SYN-ACK retransmissions
+	DelayedACKs       Counter // ACKs sent by the delayed-ACK timer
+	ListenOverflows   Counter // handshake completed with the accept queue full
+	ListenDrops       Counter // SYN or completing ACK dropped at a listener
+	ChallengeACKs     Counter // RFC 5961 challenge ACKs sent
+	ChallengeACKLimit Counter // challenge ACKs suppressed by the rate limit
+	OOWRateLimited    Counter // ACKs to out-of-window segments suppressed (TCPACKSkippedSeq...)
+	PAWSDrops         Counter // PAWSEstab: segment dropped by the timestamp check
+	OFOQueue          Counter // segments queued out of order (TCPOFOQueue)
+	OFOMerge          Counter // out-of-order segments overlapping queued ones
+	InDuplicates      Counter // segments of old data received (would draw a D-SACK, RFC 2883)
+	AbortOnData       Counter // RST sent: data arrived after close
+	AbortOnClose      Counter // RST sent: closed with unread data
+	AbortOnTimeout    Counter // connection failed: retransmissions exhausted
+	AbortOnLinger     Counter // RST sent: linger 0 close
+	TimeWaitReuse     Counter // TIME_WAIT 4-tuple reused by a new SYN (TWRecycled)
+	TimeWaitExpired   Counter // TIME_WAIT ended after 2*MSL
+	ZeroWindowProbes  Counter // persist timer probes
+	KeepAliveProbes   Counter
+	KeepAliveTimeouts Counter
+	SACKsSent         Counter // segments sent with SACK blocks
+	PMTUUpdates       Counter // MSS lowered by fragmentation needed
+	SyncookiesSent    Counter // SYN-ACKs with a cookie (SYN queue full)
+	SyncookiesRecv    Counter // ACKs with a valid cookie: connection created
+	SyncookiesFailed  Counter // ACKs to a listener with an invalid cookie
+	InNoSocket        Counter // segments for no connection or listener
+	InDropped         Counter // segments dropped for any other reason (with a drop probe)
 }

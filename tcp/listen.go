@@ -1,0 +1,333 @@
+package tcp
+
+// Passive open: the SYN queue and the accept queue.
+//
+// Read before editing: RFC 9293 §3.10.7.2 (LISTEN), §3.10.1 (passive
+// OPEN), RFC 4987 (SYN flooding and its defences). Linux:
+// tcp_v4_conn_request / tcp_conn_request (the SYN queue of request
+// socks), tcp_check_req and inet_csk_complete_hashdance (moving a child
+// to the accept queue), inet_csk_accept, inet_csk_listen_stop.
+
+import (
+	"syscall"
+	"time"
+
+	"ustack/seqnum"
+	"ustack/socket"
+	"ustack/wire"
+)
+
+// listenState is a listener's queues, guarded by the listener's mu.
+type listenState struct {
+	backlog int
+	syn     map[*Endpoint]struct{} // children in SYN_RCVD (the SYN queue)
+	accept  []*Endpoint            // established, not yet accepted
+	// overflowAt is when the SYN queue last overflowed (cookies sent).
+	overflowAt time.Time
+}
+
+// listenInput is RFC 9293 §3.10.7.2 (cf. tcp_v4_conn_request).
+func (l *Endpoint) listenInput(s *segment) {
+	p := l.p
+	st := p.stats
+	switch {
+	case s.has(wire.TCPFlagRST):
+		p.dropSeg(s, nil, "LISTEN: RST")
+		return
+	case s.has(wire.TCPFlagACK):
+		if !s.has(wire.TCPFlagSYN) && l.cookieAckLocked(s) {
+			return
+		}
+		p.dropSeg(s, &st.InNoSocket, "LISTEN: ACK for no connection")
+		p.resetFor(s)
+		return
+	case !s.has(wire.TCPFlagSYN):
+		p.dropSeg(s, &st.InDropped, "LISTEN: no SYN")
+		return
+	}
+	lst := l.lst
+	if len(lst.accept) >= lst.backlog {
+		st.ListenOverflows.Inc()
+		p.dropSeg(s, &st.ListenDrops, "accept queue full")
+		return
+	}
+	if len(lst.syn) >= lst.backlog {
+		if p.cfg.NoSyncookies {
+			p.dropSeg(s, &st.ListenDrops, "SYN queue full")
+			return
+		}
+		lst.overflowAt = p.clk.Now()
+		p.dropSeg(s, nil, "SYN queue full: answered with a cookie")
+		l.sendCookieSynAck(s)
+		return
+	}
+	c := l.newChildLocked(s)
+	if c == nil {
+		return
+	}
+	defer c.mu.Unlock()
+	c.rcv.Shift = c.rcvShift()
+	c.negotiateLocked(&s.opts)
+	c.rcv.IRS, c.rcv.NXT = s.seq, s.seq+1
+	c.rcv.right = c.rcv.NXT
+	c.snd.ISS = p.isn.isn(c.local, c.remote, p.clk.Now())
+	c.snd.UNA, c.snd.NXT, c.snd.MAX = c.snd.ISS, c.snd.ISS, c.snd.ISS
+	c.ringSeq = c.snd.ISS + 1
+	c.snd.WND = uint32(s.wnd)
+	c.initCCLocked()
+	if !l.hashChildLocked(c, s) {
+		return
+	}
+	lst.syn[c] = struct{}{}
+	c.state = Listen // for the probe: LISTEN -> SYN_RCVD
+	c.setStateLocked(SynRcvd)
+	c.sendSYNLocked(false)
+	c.armRTOLocked()
+	p.dropSeg(s, nil, "SYN consumed") // the SYN carries no data we keep
+}
+
+// newChildLocked makes a connection for a segment at listener l,
+// inheriting its options, routed back to the peer; returned locked (it is
+// unpublished, so no one else can hold it), or nil.
+func (l *Endpoint) newChildLocked(s *segment) *Endpoint {
+	p := l.p
+	c := p.newEndpoint()
+	c.mu.Lock()
+	c.local, c.remote = s.dst, s.src
+	c.rcvBuf, c.sndq.limit, c.noDelay = l.rcvBuf, l.sndq.limit, l.noDelay
+	c.rcvAuto, c.sndAuto = l.rcvAuto, l.sndAuto
+	c.keepalive, c.keepIdle, c.keepIntvl, c.keepCnt = l.keepalive, l.keepIdle, l.keepIntvl, l.keepCnt
+	rt, err := p.ip.RouteOutput(c.remote.Addr(), c.local.Addr())
+	if err != nil {
+		c.mu.Unlock()
+		p.dropSeg(s, &p.stats.ListenDrops, "no route back")
+		return nil
+	}
+	c.rt, c.hasRoute = rt, true
+	c.advMSS = c.routeMSS()
+	return c
+}
+
+// hashChildLocked publishes c in the demux table under listener l.
+func (l *Endpoint) hashChildLocked(c *Endpoint, s *segment) bool {
+	p := l.p
+	p.mu.Lock()
+	if p.closed || p.conns[fourTuple{c.local, c.remote}] != nil {
+		p.mu.Unlock()
+		p.dropSeg(s, &p.stats.ListenDrops, "connection exists")
+		return false
+	}
+	p.conns[fourTuple{c.local, c.remote}] = c
+	p.mu.Unlock()
+	c.hashed = true
+	c.parent = l
+	p.stats.PassiveOpens.Inc()
+	return true
+}
+
+// cookieAckLocked completes a handshake answered with a SYN cookie
+// (cf. cookie_v4_check, tcp_get_cookie_sock): only while cookies were
+// sent lately, and only for a valid cookie with room in the accept queue.
+func (l *Endpoint) cookieAckLocked(s *segment) bool {
+	p := l.p
+	lst := l.lst
+	if lst.overflowAt.IsZero() || p.clk.Now().Sub(lst.overflowAt) > 2*cookiePeriod {
+		return false
+	}
+	mss, ok := p.checkCookie(s)
+	if !ok {
+		p.stats.SyncookiesFailed.Inc()
+		return false
+	}
+	if len(lst.accept) >= lst.backlog {
+		p.stats.ListenOverflows.Inc()
+		p.dropSeg(s, &p.stats.ListenDrops, "accept queue full (cookie)")
+		return true
+	}
+	c := l.newChildLocked(s)
+	if c == nil {
+		return true
+	}
+	defer c.mu.Unlock()
+	p.stats.SyncookiesRecv.Inc()
+	c.negotiateLocked(&wire.TCPOptions{MSS: uint16(mss), HasMSS: true})
+	c.rcv.IRS, c.rcv.NXT = s.seq-1, s.seq
+	c.rcv.right = c.rcv.NXT.Add(seqnum.Size(min(c.rcvBuf, 0xffff)))
+	c.rcv.WND = uint32(min(c.rcvBuf, 0xffff))
+	c.snd.ISS = s.ack - 1
+	c.snd.UNA, c.snd.NXT, c.snd.MAX = s.ack, s.ack, s.ack
+	c.ringSeq = s.ack
+	c.lastAckSent = c.rcv.NXT
+	c.initCCLocked()
+	if !l.hashChildLocked(c, s) {
+		return true
+	}
+	c.parent = nil
+	lst.accept = append(lst.accept, c)
+	signal(l.rdCh)
+	c.state = Listen
+	c.setStateLocked(SynRcvd)
+	c.snd.WND, c.maxSndWnd = uint32(s.wnd), uint32(s.wnd)
+	c.snd.WL1, c.snd.WL2 = s.seq, s.ack
+	c.establishLocked()
+	if c.ackLocked(s) {
+		c.dataLocked(s)
+		c.finLocked(s)
+		c.afterInputLocked()
+	}
+	return true
+}
+
+type childResult int
+
+const (
+	childAccepted childResult = iota
+	childOverflow
+	childOrphan
+)
+
+// acceptChild moves an established child to the accept queue (cf.
+// inet_csk_complete_hashdance). Called with c.mu held; takes l.mu.
+func (l *Endpoint) acceptChild(c *Endpoint) childResult {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.state != Listen || l.lst == nil {
+		c.parent = nil
+		return childOrphan
+	}
+	if len(l.lst.accept) >= l.lst.backlog {
+		return childOverflow
+	}
+	delete(l.lst.syn, c)
+	l.lst.accept = append(l.lst.accept, c)
+	c.parent = nil
+	signal(l.rdCh)
+	return childAccepted
+}
+
+// childGone forgets a child that died in SYN_RCVD. Called with c.mu held.
+func (l *Endpoint) childGone(c *Endpoint) {
+	l.mu.Lock()
+	if l.lst != nil {
+		delete(l.lst.syn, c)
+	}
+	l.mu.Unlock()
+	c.parent = nil
+}
+
+// Listen makes the socket a listener with the given backlog (≤ 0: 128,
+// Linux's somaxconn default), binding an ephemeral port if unbound.
+// Errors: EADDRINUSE, EINVAL (connected or closed). Context: process.
+func (ep *Endpoint) Listen(backlog int) error {
+	if backlog <= 0 {
+		backlog = 128
+	}
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if ep.closed || ep.state != Closed || ep.hashed {
+		return syscall.EINVAL
+	}
+	if !ep.ownsPort {
+		if err := ep.bindLocked(ep.local); err != nil {
+			return err
+		}
+	}
+	p := ep.p
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return socket.ErrClosed
+	}
+	p.listeners[ep.local.Port()] = append(p.listeners[ep.local.Port()], ep)
+	p.mu.Unlock()
+	ep.lst = &listenState{backlog: backlog, syn: make(map[*Endpoint]struct{})}
+	ep.setStateLocked(Listen)
+	return nil
+}
+
+// Accept waits for an established connection (cf. inet_csk_accept). The
+// read deadline bounds the wait. Context: process.
+func (ep *Endpoint) Accept() (*Endpoint, error) {
+	for {
+		ep.mu.Lock()
+		if ep.closed {
+			ep.mu.Unlock()
+			return nil, socket.ErrClosed
+		}
+		if ep.lst == nil || ep.state != Listen {
+			ep.mu.Unlock()
+			return nil, syscall.EINVAL
+		}
+		if len(ep.lst.accept) > 0 {
+			c := ep.lst.accept[0]
+			copy(ep.lst.accept, ep.lst.accept[1:])
+			ep.lst.accept[len(ep.lst.accept)-1] = nil
+			ep.lst.accept = ep.lst.accept[:len(ep.lst.accept)-1]
+			if len(ep.lst.accept) > 0 {
+				signal(ep.rdCh)
+			}
+			ep.mu.Unlock()
+			return c, nil
+		}
+		ep.mu.Unlock()
+		if ep.readDL.Expired() {
+			return nil, socket.ErrDeadlineExceeded
+		}
+		select {
+		case <-ep.rdCh:
+		case <-ep.readDL.Done():
+		}
+	}
+}
+
+// closeListenerLocked stops listening and returns the children to abort
+// (after ep.mu is released: their locks come first).
+func (ep *Endpoint) closeListenerLocked() []*Endpoint {
+	p := ep.p
+	p.mu.Lock()
+	list := p.listeners[ep.local.Port()]
+	for i, x := range list {
+		if x == ep {
+			list = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(p.listeners, ep.local.Port())
+	} else {
+		p.listeners[ep.local.Port()] = list
+	}
+	p.mu.Unlock()
+	var children []*Endpoint
+	if ep.lst != nil {
+		for c := range ep.lst.syn {
+			children = append(children, c)
+		}
+		children = append(children, ep.lst.accept...)
+		ep.lst = nil
+	}
+	if ep.state == Listen {
+		ep.setStateLocked(Closed)
+	}
+	if ep.ownsPort {
+		p.ports.Release(ep.bindAddr, ep.local.Port(), ep)
+		ep.ownsPort = false
+	}
+	signal(ep.rdCh)
+	return children
+}
+
+// abortChildren resets the children of a closed listener (cf.
+// inet_csk_listen_stop).
+func abortChildren(children []*Endpoint) {
+	for _, c := range children {
+		c.mu.Lock()
+		c.parent = nil
+		c.closed = true
+		if c.state != Closed {
+			c.sendControlLocked(c.snd.MAX, wire.TCPFlagRST|wire.TCPFlagACK)
+			c.destroyLocked(syscall.ECONNRESET)
+		}
+		c.mu.Unlock()
+	}
+}

@@ -1,0 +1,250 @@
+package tcp
+
+// The transmission control block.
+//
+// Read before editing: RFC 9293 §3.3.1 (the send and receive sequence
+// variables, named here as there), §3.3.2 (states), RFC 7323 §2 and §5
+// (Snd.Wind.Shift, Rcv.Wind.Shift, TS.Recent, Last.ACK.sent).
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"ustack/clock"
+	"ustack/ipv4"
+	"ustack/seqnum"
+	"ustack/socket"
+	"ustack/tcp/cc"
+	"ustack/trace"
+)
+
+// sendVars are RFC 9293's send sequence variables, plus MAX (the highest
+// sequence number sent, Linux's snd_nxt when ours is rewound by an RTO).
+type sendVars struct {
+	UNA, NXT, MAX seqnum.Value
+	WND           uint32 // peer's window in bytes, scaled
+	WL1, WL2      seqnum.Value
+	ISS           seqnum.Value
+	Shift         uint8 // Snd.Wind.Shift
+}
+
+// recvVars are RFC 9293's receive sequence variables.
+type recvVars struct {
+	NXT   seqnum.Value
+	WND   uint32 // window last advertised: right edge minus NXT
+	IRS   seqnum.Value
+	Shift uint8        // Rcv.Wind.Shift
+	right seqnum.Value // right edge last advertised (never moved left)
+}
+
+// tcpTimer is one connection timer on the injected clock, re-armed
+// lazily: arming for a later time leaves the clock timer alone and the
+// callback re-arms for the remainder (cf. sk_reset_timer).
+type tcpTimer struct {
+	t       clock.Timer
+	at      time.Time // when it is due; zero when disarmed
+	sched   time.Time // when the clock timer will fire
+	pending bool
+}
+
+// Endpoint is one TCP socket: a connection, or a listener. Its methods
+// are safe for concurrent use. Lock order: see the package comment.
+type Endpoint struct {
+	p       *Proto
+	readDL  *socket.Deadline
+	writeDL *socket.Deadline
+	rdCh    chan struct{} // readable, EOF or error; also Accept's wake-up
+	wrCh    chan struct{} // writable or error
+	estCh   chan struct{} // the handshake ended (either way)
+
+	mu       sync.Mutex
+	state    State
+	local    netip.AddrPort
+	remote   netip.AddrPort
+	bindAddr netip.Addr // address the port was reserved on
+	ownsPort bool       // holds a reservation in p.ports
+	hashed   bool       // in p.conns
+	rt       ipv4.Route
+	hasRoute bool
+
+	snd sendVars
+	rcv recvVars
+
+	// Options negotiated (options.go).
+	mss         int  // effective send MSS, options not counted (RFC 6691)
+	advMSS      int  // MSS we announced
+	tsOK        bool // timestamps on (RFC 7323)
+	tsRecent    uint32
+	tsRecentAt  time.Time
+	lastAckSent seqnum.Value // Last.ACK.sent
+	sackOK      bool
+	wsOK        bool
+	maxSndWnd   uint32 // largest window the peer offered (sender SWS)
+	rcvMSS      int    // estimate of the peer's segment size (delayed ACK)
+
+	// Send side.
+	sndq           sendRing
+	ringSeq        seqnum.Value // sequence number of the ring's first byte
+	finQueued      bool         // the user closed the write side
+	noDelay        bool
+	cc             cc.Algorithm
+	rtt            rttState
+	backoff        uint
+	retries        int
+	rttTiming      bool
+	rttSeq         seqnum.Value
+	rttStart       time.Time
+	dupAcks        int
+	inRecovery     bool
+	recover        seqnum.Value
+	inflate        int // NewReno window inflation during recovery, bytes
+	sb             scoreboard
+	persistBackoff uint
+
+	// Receive side.
+	rcvq           recvQueue
+	ooo            oooQueue
+	rcvBuf         int
+	rcvAuto        bool // rcvBuf auto-tuned (until SetReadBuffer)
+	sndAuto        bool // send ring limit auto-tuned (until SetWriteBuffer)
+	rcvSpaceStart  time.Time
+	rcvSpaceCopied int
+	peerFin        bool // FIN received: reads see EOF after the data
+	finPending     bool // FIN seen beyond a hole, at finSeq
+	finSeq         seqnum.Value
+	ackPending     bool // an ACK is owed (delayed)
+	ackNow         bool // ... and must go out before input processing ends
+	quickAcks      int  // data segments still to ACK at once (slow start)
+	unackedSegs    int  // full-sized segments since the last ACK sent
+
+	// Timers.
+	rto, delack, persist, keep, wait tcpTimer
+
+	// Keepalive.
+	keepalive  bool
+	keepIdle   time.Duration
+	keepIntvl  time.Duration
+	keepCnt    int
+	keepProbes int
+	lastRcv    time.Time
+	lastOOWAck time.Time // rate limit for ACKs to unacceptable segments
+
+	// User side.
+	rdShut  bool  // CloseRead
+	closed  bool  // Close was called (orphan)
+	linger  int   // seconds; -1: no linger
+	err     error // hard error, reported to every call
+	softErr error // ICMP soft error, reported on timeout
+	active  bool  // opened by Connect
+
+	// Listener / child.
+	lst    *listenState
+	parent *Endpoint // the listener, while this child is not yet accepted
+}
+
+func (p *Proto) newEndpoint() *Endpoint {
+	clk := p.clk
+	ep := &Endpoint{
+		p: p, readDL: socket.NewDeadline(clk), writeDL: socket.NewDeadline(clk),
+		rdCh: make(chan struct{}, 1), wrCh: make(chan struct{}, 1), estCh: make(chan struct{}, 1),
+		rcvBuf: p.cfg.RcvBuf, linger: -1, rcvAuto: true, sndAuto: true,
+		keepIdle: p.cfg.KeepIdle, keepIntvl: p.cfg.KeepIntvl, keepCnt: p.cfg.KeepCnt,
+	}
+	ep.sndq.limit = p.cfg.SndBuf
+	ep.rtt.init(p.cfg.MinRTO)
+	return ep
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// wakeAllLocked wakes every waiter to re-examine the state.
+func (ep *Endpoint) wakeAllLocked() {
+	signal(ep.rdCh)
+	signal(ep.wrCh)
+	signal(ep.estCh)
+}
+
+// setStateLocked moves to state s, firing tcp:::state-change and keeping
+// CurrEstab (cf. tcp_set_state).
+func (ep *Endpoint) setStateLocked(s State) {
+	old := ep.state
+	if old == s {
+		return
+	}
+	ep.state = s
+	st := ep.p.stats
+	if old.counted() && !s.counted() {
+		st.CurrEstab.Add(-1)
+	} else if !old.counted() && s.counted() {
+		st.CurrEstab.Add(1)
+	}
+	if pr := ep.p.probes.stateChange; pr.Enabled() {
+		pr.Fire(&trace.Event{Proto: ProtoNumber, Src: ep.local.Addr(), Dst: ep.remote.Addr(),
+			SrcPort: ep.local.Port(), DstPort: ep.remote.Port(), Detail: fmt.Sprintf("%v -> %v", old, s)})
+	}
+}
+
+// destroyLocked ends the connection for good (cf. tcp_done): CLOSED,
+// timers stopped, unhashed, queued data freed unless the user may still
+// read it, waiters woken with err (nil: an orderly end).
+func (ep *Endpoint) destroyLocked(err error) {
+	if err != nil && ep.err == nil {
+		ep.err = err
+	}
+	if ep.state == SynRcvd && ep.parent != nil {
+		ep.parent.childGone(ep)
+	}
+	ep.setStateLocked(Closed)
+	for _, t := range []*tcpTimer{&ep.rto, &ep.delack, &ep.persist, &ep.keep, &ep.wait} {
+		ep.stopTimer(t)
+	}
+	ep.ooo.flush()
+	ep.sndq.release()
+	if ep.lst != nil {
+		ep.closeListenerLocked()
+	}
+	ep.unhashLocked()
+	if ep.closed {
+		ep.rcvq.flush()
+		ep.readDL.Stop()
+		ep.writeDL.Stop()
+	}
+	ep.wakeAllLocked()
+}
+
+// unhashLocked removes the connection from the demux table and gives the
+// port back.
+func (ep *Endpoint) unhashLocked() {
+	p := ep.p
+	if ep.hashed {
+		p.mu.Lock()
+		if p.conns[fourTuple{ep.local, ep.remote}] == ep {
+			delete(p.conns, fourTuple{ep.local, ep.remote})
+		}
+		p.mu.Unlock()
+		ep.hashed = false
+	}
+	if ep.ownsPort && ep.state == Closed {
+		p.ports.Release(ep.bindAddr, ep.local.Port(), ep)
+		ep.ownsPort = false
+	}
+}
+
+// inFlight is the bytes sent and not yet acknowledged (FlightSize).
+func (ep *Endpoint) inFlight() int { return int(ep.snd.NXT.Sub(ep.snd.UNA)) }
+
+// smss is the sender maximum segment size as congestion control counts
+// it: the MSS less the timestamp option carried by every segment.
+func (ep *Endpoint) smss() int {
+	if ep.tsOK {
+		return ep.mss - 12
+	}
+	return ep.mss
+}
