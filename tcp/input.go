@@ -245,9 +245,14 @@ func (ep *Endpoint) lastAckInput(s *segment) {
 func (ep *Endpoint) timeWaitInput(s *segment) (again bool) {
 	p := ep.p
 	if s.has(wire.TCPFlagSYN) && !s.has(wire.TCPFlagACK|wire.TCPFlagRST) {
+		// As Linux: refused only by PAWS (a strictly older timestamp);
+		// accepted when its sequence is beyond the old connection's, or
+		// its timestamp newer. A timestamp equal to TS.Recent (a port
+		// reused within one clock tick) must not block a higher ISN.
 		newer := ep.rcv.NXT.LessThan(s.seq)
 		if ep.tsOK && s.opts.HasTimestamps {
-			newer = int32(s.opts.TSVal-ep.tsRecent) > 0
+			d := int32(s.opts.TSVal - ep.tsRecent)
+			newer = d >= 0 && (newer || d > 0)
 		}
 		if newer {
 			p.stats.TimeWaitReuse.Inc()
@@ -461,7 +466,7 @@ func (ep *Endpoint) dataLocked(s *segment) bool {
 		ep.ackNow = true
 		return true
 	}
-	full := b.Len() >= ep.rcvMSS
+	n := b.Len()
 	ep.deliverLocked(b)
 	if !ep.ooo.empty() || ep.finPending {
 		filled := false
@@ -481,11 +486,14 @@ func (ep *Endpoint) dataLocked(s *segment) bool {
 		ep.quickAcks--
 		ep.ackNow = true
 	}
-	if full {
-		ep.unackedSegs++
-		if ep.unackedSegs >= 2 {
-			ep.ackNow = true // every second full-sized segment (RFC 1122 §4.2.3.2)
-		}
+	// RFC 1122 §4.2.3.2's "every second full-sized segment", counted in
+	// bytes as Linux's __tcp_ack_snd_check does: ACK at once when more
+	// than one full segment's worth arrived since the last ACK. Counting
+	// only segments as long as our MSS estimate would never ACK a peer
+	// whose segments are a little shorter (options, a smaller MSS).
+	ep.unackedBytes += n
+	if ep.unackedBytes > ep.rcvMSS {
+		ep.ackNow = true
 	}
 	return true
 }

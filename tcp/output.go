@@ -277,7 +277,7 @@ func (ep *Endpoint) transmitLocked(seq seqnum.Value, flags wire.TCPFlags, n int)
 		ep.rttTiming, ep.rttSeq, ep.rttStart = true, seq.Add(seqnum.Size(n)), p.clk.Now()
 	}
 	if flags&wire.TCPFlagACK != 0 && flags&wire.TCPFlagRST == 0 {
-		ep.ackPending, ep.ackNow, ep.unackedSegs = false, false, 0
+		ep.ackPending, ep.ackNow, ep.unackedBytes = false, false, 0
 		ep.stopTimer(&ep.delack)
 		ep.lastAckSent = ep.rcv.NXT
 		ep.rcv.WND = wnd

@@ -541,3 +541,51 @@ func TestFastRetransmit(t *testing.T) {
 }
 
 func seqnumOf(d int32) seqnum.Value { return seqnum.Value(uint32(d)) }
+
+// A peer whose segments are a little shorter than our MSS estimate (a
+// smaller MSS, options) still gets an ACK for every second segment: the
+// rule counts bytes, as Linux's __tcp_ack_snd_check does. Counting only
+// segments at least as long as the estimate left such a peer waiting for
+// the delayed-ACK timer on every pair (found against gVisor's netstack).
+func TestAckEverySecondShortSegment(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.established()
+	c.ep.quickAcks = 0
+	short := make([]byte, 1400)
+	h.inject(seg{seq: c.peerNxt, ack: c.ourNxt, flags: fACK, data: short})
+	h.expectNone()
+	h.inject(seg{seq: c.peerNxt + 1400, ack: c.ourNxt, flags: fACK, data: short})
+	if a := h.expect(fACK); a.ack != c.peerNxt+2800 {
+		t.Fatalf("ACK %d, want %d at once after two 1400-byte segments", a.ack, c.peerNxt+2800)
+	}
+}
+
+// A new SYN in TIME_WAIT whose timestamp equals TS.Recent (the port was
+// reused within one tick of the peer's timestamp clock) is accepted when
+// its sequence is beyond the old connection's, as Linux does; requiring a
+// strictly newer timestamp stalled rapid reconnects for a second each.
+func TestTimeWaitReuseSameTimestamp(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.NoTimestamps = false })
+	l := listenOn(t, h, 80)
+	ts := func(v uint32) *wire.TCPOptions { return &wire.TCPOptions{HasTimestamps: true, TSVal: v} }
+	h.inject(seg{sport: 5000, seq: peerISS, flags: fSYN, opts: &wire.TCPOptions{HasTimestamps: true, TSVal: 100, HasMSS: true, MSS: 1460}})
+	sa := h.expect(fSYN | fACK)
+	h.inject(seg{sport: 5000, seq: peerISS + 1, ack: sa.seq + 1, flags: fACK, opts: ts(100)})
+	ep, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ep.tsOK {
+		t.Fatal("timestamps not negotiated")
+	}
+	ep.CloseWrite()
+	h.expect(fFIN | fACK)
+	h.inject(seg{sport: 5000, seq: peerISS + 1, ack: sa.seq + 2, flags: fFIN | fACK, opts: ts(100)})
+	h.expect(fACK)
+	h.state(ep, TimeWait)
+	h.inject(seg{sport: 5000, seq: peerISS + 100000, flags: fSYN, opts: ts(100)})
+	out := h.sent()
+	if len(out) != 1 || out[0].flags != fSYN|fACK {
+		t.Fatalf("sent %v, want a SYN-ACK: same timestamp, higher ISN reuses TIME_WAIT", describe(out))
+	}
+}

@@ -117,7 +117,7 @@ type Endpoint struct {
 	ackPending     bool // an ACK is owed (delayed)
 	ackNow         bool // ... and must go out before input processing ends
 	quickAcks      int  // data segments still to ACK at once (slow start)
-	unackedSegs    int  // full-sized segments since the last ACK sent
+	unackedBytes   int  // in-order bytes received since the last ACK sent
 
 	// Timers.
 	rto, delack, persist, keep, wait tcpTimer
