@@ -1,6 +1,7 @@
 // Package gonet adapts ustack's sockets to the interfaces of package net,
 // so that Go code written for the kernel's sockets runs on ustack
-// unmodified: net.Conn, net.PacketConn, and later net.Listener.
+// unmodified: net.Conn and net.PacketConn for UDP (UDPConn), net.Conn and
+// net.Listener for TCP (TCPConn, TCPListener).
 //
 // The contract is package net's: absolute deadlines that also cut pending
 // I/O and fail with an error matching os.ErrDeadlineExceeded whose
