@@ -51,9 +51,12 @@ var (
 	ErrNotEthernet = errors.New("netdev: not an Ethernet device")
 )
 
-// Default ring sizes: like a NIC's descriptor rings and txqueuelen.
+// Default ring sizes: like a NIC's descriptor rings and txqueuelen. The
+// receive ring holds a whole auto-tuned TCP window (4 MiB is about 2,900
+// full-sized segments): with 1024 entries an in-memory peer's burst
+// overflowed it and every overflow became a retransmission.
 const (
-	DefaultRxRing  = 1024
+	DefaultRxRing  = 4096
 	DefaultTxQueue = 1000
 )
 
