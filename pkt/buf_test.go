@@ -225,3 +225,36 @@ func BenchmarkGetPushFree(b *testing.B) {
 		x.Free()
 	}
 }
+
+// Pulling a header that fills the first view exactly keeps that view
+// (emptied) while others follow, so the header's mark still reads it; the
+// next Peek carries it on into the pulled-up chunk.
+func TestPulledHeaderAloneInFirstViewStaysReadable(t *testing.T) {
+	p := NewPool(Options{Checked: true})
+	b := p.Copy(MaxHeaderLen, []byte("IPHDR"))
+	b.Append(p.Copy(0, []byte("UDPH")))
+	b.Append(p.Copy(0, []byte("payload")))
+	b.SetNetworkHeader()
+	b.Pull(5)
+	if got := string(b.NetworkHeader()[:5]); got != "IPHDR" {
+		t.Fatalf("NetworkHeader after pulling the whole first view = %q, want IPHDR", got)
+	}
+	b.SetTransportHeader()
+	if h := b.Pull(4); string(h) != "UDPH" {
+		t.Fatalf("Pull(4) = %q", h)
+	}
+	if got := string(b.NetworkHeader()[:9]); got != "IPHDRUDPH" {
+		t.Fatalf("NetworkHeader after the next pull = %q, want IPHDRUDPH", got)
+	}
+	if got := string(b.TransportHeader()[:4]); got != "UDPH" {
+		t.Fatalf("TransportHeader = %q", got)
+	}
+	var out [16]byte
+	if n := b.CopyTo(out[:]); string(out[:n]) != "payload" {
+		t.Fatalf("data = %q", out[:n])
+	}
+	b.Free()
+	if p.Live() != 0 {
+		t.Fatal("leak")
+	}
+}
