@@ -19,6 +19,7 @@ import (
 	"ustack/neigh"
 	"ustack/netdev"
 	"ustack/stack"
+	"ustack/tcp"
 )
 
 // Options configure a Network.
@@ -32,6 +33,8 @@ type Options struct {
 	// Neigh tunes every stack's neighbour cache (e.g. faster ARP
 	// failure in tests).
 	Neigh neigh.Config
+	// TCP tunes every stack's TCP (e.g. a short MSL or RTO in tests).
+	TCP tcp.Config
 }
 
 // Network is a set of hosts and the links between them.
@@ -70,7 +73,7 @@ func (n *Network) add(name string, fwd bool) *Host {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	seed := uint64(n.o.Seed)*1000003 + uint64(len(n.hosts)) + 1
-	s := stack.New(stack.Options{Clock: n.o.Clock, Seed: seed, Forwarding: fwd, CheckedBuffers: n.o.CheckedBuffers, Neigh: n.o.Neigh})
+	s := stack.New(stack.Options{Clock: n.o.Clock, Seed: seed, Forwarding: fwd, CheckedBuffers: n.o.CheckedBuffers, Neigh: n.o.Neigh, TCP: n.o.TCP})
 	h := &Host{Stack: s, Name: name, n: n}
 	n.hosts = append(n.hosts, h)
 	return h
