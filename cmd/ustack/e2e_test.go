@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -89,9 +91,9 @@ func TestUpEndToEnd(t *testing.T) {
 	ourCIDR := netip.PrefixFrom(ours, 24).String()       // on ustack
 	ctlPath := filepath.Join(t.TempDir(), "ustack.sock") // short enough for sun_path
 
-	up := startUp(t, "--if", dev+"="+ourCIDR, "--serve", "echo:7", "--ctl", ctlPath)
+	up := startUp(t, "--if", dev+"="+ourCIDR, "--serve", "echo:7,http:8080", "--ctl", ctlPath)
 	up.waitReady(t, ctlPath)
-	if out := up.out.String(); !strings.Contains(out, dev) || !strings.Contains(out, ourCIDR) || !strings.Contains(out, "echo udp/7") || !strings.Contains(out, ctlPath) {
+	if out := up.out.String(); !strings.Contains(out, dev) || !strings.Contains(out, ourCIDR) || !strings.Contains(out, "echo udp/7") || !strings.Contains(out, "echo tcp/7") || !strings.Contains(out, "http tcp/8080") || !strings.Contains(out, ctlPath) {
 		t.Errorf("startup summary lacks the device, address, service or socket:\n%s", out)
 	}
 
@@ -121,6 +123,37 @@ func TestUpEndToEnd(t *testing.T) {
 		r := run(t, cmd)
 		if r.code != 0 || r.stdout != "hello ustack\n" {
 			t.Errorf("socat to echo: exit %d, stdout %q, want the datagram back; stderr %q", r.code, r.stdout, r.stderr)
+		}
+	})
+
+	t.Run("kernel reaches tcp echo service", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns, sock, "-t", "5", "-T", "10", "-", "TCP:"+ours.String()+":7")
+		cmd.Stdin = strings.NewReader("hello ustack tcp\n")
+		r := run(t, cmd)
+		if r.code != 0 || r.stdout != "hello ustack tcp\n" {
+			t.Errorf("socat to tcp echo: exit %d, stdout %q, want the line back; stderr %q", r.code, r.stdout, r.stderr)
+		}
+	})
+
+	t.Run("kernel fetches from http service", func(t *testing.T) {
+		py, err := exec.LookPath("python3")
+		if err != nil {
+			t.Skip("python3 not installed")
+		}
+		const n = 1000000
+		script := `import hashlib, sys, urllib.request
+b = urllib.request.urlopen(sys.argv[1], timeout=20).read()
+print(len(b), hashlib.sha256(b).hexdigest())`
+		out := testenv.NetnsRun(t, ns, py, "-c", script, fmt.Sprintf("http://%v:8080/bytes?n=%d", ours, n))
+		want := make([]byte, n)
+		for i := range want {
+			want[i] = byte(i % 251)
+		}
+		sum := sha256.Sum256(want)
+		if got, w := strings.TrimSpace(out), fmt.Sprintf("%d %x", n, sum); got != w {
+			t.Errorf("python3 GET /bytes?n=%d: %q, want %q", n, got, w)
 		}
 	})
 

@@ -262,10 +262,18 @@ func TestServeListSet(t *testing.T) {
 		in   string
 		want string
 	}{
-		{"echo", "echo udp/7"},
-		{"echo:7007,discard", "echo udp/7007 discard udp/9"},
+		{"echo", "echo udp/7 echo tcp/7"},
+		{"echo/udp:7007,discard/tcp", "echo udp/7007 discard tcp/9"},
 		{"discard/udp:99", "discard udp/99"},
-		{"echo/tcp", "error"},
+		{"echo/tcp", "echo tcp/7"},
+		{"echo/sctp", "error"},
+		{"chargen", "chargen udp/19 chargen tcp/19"},
+		{"http", "http tcp/80"},
+		{"http/udp", "error"},
+		{"http:8080:/srv", "http tcp/8080 /srv"},
+		{"http::/srv", "http tcp/80 /srv"},
+		{"http:8080:", "error"},
+		{"echo:7:x", "error"},
 		{"gopher", "error"},
 		{"echo:0", "error"},
 		{"echo:x", "error"},
@@ -277,6 +285,9 @@ func TestServeListSet(t *testing.T) {
 			var parts []string
 			for _, s := range l {
 				parts = append(parts, fmt.Sprintf("%s %s/%d", s.svc.name, s.svc.proto, s.port))
+				if s.arg != "" {
+					parts = append(parts, s.arg)
+				}
 			}
 			got = strings.Join(parts, " ")
 		}

@@ -1,15 +1,16 @@
 package main
 
 // Built-in services for `ustack up --serve`, like inetd's internal ones
-// (RFC 862 echo, RFC 863 discard).
+// (RFC 862 echo, RFC 863 discard, RFC 864 chargen), and a small HTTP
+// server (http.go).
 //
 // Adding a service is one entry in the services table. A UDP service
-// gives udp, a function called for each datagram; a TCP service (when the
-// TCP layer lands) will give tcp, a function called for each connection,
-// and startService will open a listener for it as it opens a packet
-// socket for udp. A name may appear once per protocol: "--serve echo"
-// then starts echo on every protocol that has it, "--serve echo/udp" on
-// one.
+// gives udp, a function called for each datagram; a TCP service gives
+// tcp, a function called for each connection on its own goroutine (see
+// tcpserve.go), or server, which takes the whole listener (http). A name
+// may appear once per protocol: "--serve echo" then starts echo on every
+// protocol that has it (udp and tcp, as inetd.conf usually lists both),
+// "--serve echo/udp" on one.
 
 import (
 	"context"
@@ -22,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"ustack/ctl"
 	"ustack/stack"
@@ -31,17 +33,40 @@ import (
 // service is one entry of the table.
 type service struct {
 	name  string
-	proto string // "udp" (later "tcp")
+	proto string // "udp" or "tcp"
 	port  uint16 // well-known port, used when --serve gives none
 	doc   string
+	// arg, if not empty, names the optional argument after the port
+	// (NAME:PORT:ARG), for the usage text; empty: the service takes none.
+	arg string
 	// udp handles one datagram p from from, received on pc. It runs on
 	// the service's goroutine; p is reused after it returns.
 	udp func(pc net.PacketConn, p []byte, from net.Addr, c *serviceStats)
+	// tcp handles one accepted connection, on a goroutine of its own. It
+	// returns when the peer is done or conn is closed under it (at
+	// stop); the caller closes conn.
+	tcp func(conn net.Conn, c *serviceStats)
+	// server, instead of tcp, serves the whole listener.
+	server func(r *runningService) (tcpServer, error)
+}
+
+// tcpServer is a service that takes a whole listener (http).
+type tcpServer interface {
+	// Serve accepts on l until Close; it returns once l is closed.
+	Serve(l net.Listener) error
+	// Close closes the listener and every connection, and returns once
+	// every goroutine Serve started has ended.
+	Close() error
 }
 
 var services = []service{
 	{name: "echo", proto: "udp", port: 7, doc: "sends each datagram back (RFC 862)", udp: echoUDP},
+	{name: "echo", proto: "tcp", port: 7, doc: "sends back what it receives (RFC 862)", tcp: echoTCP},
 	{name: "discard", proto: "udp", port: 9, doc: "counts and drops every datagram (RFC 863)", udp: discardUDP},
+	{name: "discard", proto: "tcp", port: 9, doc: "counts and drops what it receives (RFC 863)", tcp: discardTCP},
+	{name: "chargen", proto: "udp", port: 19, doc: "answers each datagram with 6 lines (RFC 864)", udp: chargenUDP},
+	{name: "chargen", proto: "tcp", port: 19, doc: "sends 72-character lines until closed (RFC 864)", tcp: chargenTCP},
+	{name: "http", proto: "tcp", port: 80, arg: "DIR", doc: "status at /, /bytes?n=N, POST /sink; files of DIR", server: newHTTPService},
 }
 
 func echoUDP(pc net.PacketConn, p []byte, from net.Addr, c *serviceStats) {
@@ -65,13 +90,15 @@ func serviceNames() string {
 	return strings.Join(slices.Compact(names), ", ")
 }
 
-// serveSpec is one service to start: an entry of the table and a port.
+// serveSpec is one service to start: an entry of the table, a port and
+// the service's argument (http's DIR).
 type serveSpec struct {
 	svc  *service
 	port uint16
+	arg  string
 }
 
-// serveList is the repeatable --serve NAME[/PROTO][:PORT][,...].
+// serveList is the repeatable --serve NAME[/PROTO][:PORT[:ARG]][,...].
 type serveList []serveSpec
 
 func (l *serveList) String() string { return fmt.Sprint(*l) }
@@ -79,10 +106,14 @@ func (l *serveList) String() string { return fmt.Sprint(*l) }
 func (l *serveList) Set(v string) error {
 	for item := range strings.SplitSeq(v, ",") {
 		item = strings.TrimSpace(item)
-		name, portStr, hasPort := strings.Cut(item, ":")
+		name, rest, hasPort := strings.Cut(item, ":")
 		name, proto, _ := strings.Cut(name, "/")
+		portStr, arg, hasArg := strings.Cut(rest, ":")
+		if hasArg && arg == "" {
+			return fmt.Errorf("service %s: empty argument after the port", name)
+		}
 		var port uint16
-		if hasPort {
+		if hasPort && !(hasArg && portStr == "") { // NAME::ARG keeps the default port
 			p, err := parsePort(portStr)
 			if err != nil {
 				return fmt.Errorf("service %s: %v", name, err)
@@ -96,11 +127,14 @@ func (l *serveList) Set(v string) error {
 				continue
 			}
 			found = true
+			if hasArg && s.arg == "" {
+				return fmt.Errorf("service %s/%s takes no argument after the port", s.name, s.proto)
+			}
 			p := port
 			if p == 0 {
 				p = s.port
 			}
-			*l = append(*l, serveSpec{svc: s, port: p})
+			*l = append(*l, serveSpec{svc: s, port: p, arg: arg})
 		}
 		if !found {
 			if proto != "" {
@@ -112,21 +146,31 @@ func (l *serveList) Set(v string) error {
 	return nil
 }
 
-// serviceStats count one running service's traffic.
+// serviceStats count one running service's traffic. UDP services move
+// the datagram counters, TCP services the connection ones, http also
+// Requests; the bytes are payload (application data) both ways.
 type serviceStats struct {
 	InDatagrams  stats.Counter
 	InBytes      stats.Counter
 	OutDatagrams stats.Counter
 	OutBytes     stats.Counter
 	OutErrors    stats.Counter
+	Connections  stats.Counter // accepted
+	ActiveConns  stats.Gauge   // open now
+	Requests     stats.Counter // HTTP requests
 }
 
 // runningService is a started service.
 type runningService struct {
-	spec  serveSpec
-	stats serviceStats
-	pc    net.PacketConn
-	done  chan struct{}
+	spec    serveSpec
+	stats   serviceStats
+	st      *stack.Stack
+	started time.Time
+	pc      net.PacketConn // udp
+	l       net.Listener   // tcp
+	srv     tcpServer      // tcp with server
+	conns   connSet        // tcp with tcp
+	done    chan struct{}  // closed when the service's goroutine ends
 }
 
 func (r *runningService) String() string {
@@ -136,7 +180,7 @@ func (r *runningService) String() string {
 // startService opens the service's socket on st and starts its
 // goroutine.
 func startService(st *stack.Stack, spec serveSpec) (*runningService, error) {
-	r := &runningService{spec: spec, done: make(chan struct{})}
+	r := &runningService{spec: spec, st: st, started: time.Now(), done: make(chan struct{})}
 	switch spec.svc.proto {
 	case "udp":
 		pc, err := st.ListenPacket("udp", fmt.Sprintf(":%d", spec.port))
@@ -145,6 +189,21 @@ func startService(st *stack.Stack, spec serveSpec) (*runningService, error) {
 		}
 		r.pc = pc
 		go r.serveUDP()
+	case "tcp":
+		var srv tcpServer
+		if spec.svc.server != nil {
+			s, err := spec.svc.server(r)
+			if err != nil {
+				return nil, fmt.Errorf("--serve %s: %w", r, err)
+			}
+			srv = s
+		}
+		l, err := st.Listen("tcp", fmt.Sprintf(":%d", spec.port))
+		if err != nil {
+			return nil, fmt.Errorf("--serve %s: %w", r, err)
+		}
+		r.l, r.srv = l, srv
+		go r.serveTCP()
 	default:
 		return nil, fmt.Errorf("--serve %s: protocol %s not supported yet", r, spec.svc.proto)
 	}
@@ -169,9 +228,17 @@ func (r *runningService) serveUDP() {
 	}
 }
 
-// stop closes the service's socket and waits for its goroutine.
+// stop closes the service's socket and connections and waits for its
+// goroutines.
 func (r *runningService) stop() {
-	r.pc.Close()
+	switch {
+	case r.pc != nil:
+		r.pc.Close()
+	case r.srv != nil:
+		r.srv.Close() // closes r.l too
+	default:
+		r.l.Close() // serveTCP then closes the connections
+	}
 	<-r.done
 }
 

@@ -16,7 +16,8 @@ import (
 )
 
 const upUsage = `usage: ustack up --if [tap:|tun:]NAME=CIDR[,CIDR...] [--if ...] [--gw ADDR]
-                 [--forward] [--mtu N] [--serve NAME[:PORT][,...]] [--ctl PATH]
+                 [--forward] [--mtu N] [--serve NAME[/PROTO][:PORT[:DIR]][,...]]
+                 [--ctl PATH]
 
 Run a stack on TAP (or TUN) devices until SIGINT or SIGTERM: a host, or a
 router with --forward and several interfaces. Each device is attached to
@@ -31,25 +32,33 @@ Options:
   --gw ADDR       default gateway (on a connected network)
   --forward       forward packets between interfaces (a router)
   --mtu N         MTU of every device (default: the device's, 1500)
-  --serve LIST    built-in services, NAME[/PROTO][:PORT] separated by
-                  commas (repeatable); port defaults to the well-known one:
+  --serve LIST    built-in services, NAME[/PROTO][:PORT[:ARG]] separated
+                  by commas (repeatable); without /PROTO a name starts on
+                  every protocol listed for it (echo: udp and tcp); port
+                  defaults to the well-known one; only http takes an ARG
+                  (http:8080:/srv/www, or http::DIR on port 80):
 %s  --ctl PATH      control socket (default: $USTACK_CTL, $XDG_RUNTIME_DIR/ustack.sock,
                   /run/ustack.sock for root, /tmp/ustack-$UID.sock otherwise)
 
 Needs root or CAP_NET_ADMIN to create devices. Example, with the kernel
 side in its own namespace:
 
-  ustack up --if tap0=10.0.0.2/24 --serve echo,discard &
+  ustack up --if tap0=10.0.0.2/24 --serve echo,discard,chargen,http &
   ip netns add peer && ip link set tap0 netns peer
   ip -n peer addr add 10.0.0.1/24 dev tap0 && ip -n peer link set tap0 up
   ip netns exec peer ping 10.0.0.2
   ustack ping 10.0.0.1
+  ip netns exec peer curl http://10.0.0.2/
 `
 
 func upUsageText() string {
 	s := ""
 	for _, svc := range services {
-		s += fmt.Sprintf("                    %-8s %s/%-5d %s\n", svc.name, svc.proto, svc.port, svc.doc)
+		name := svc.name
+		if svc.arg != "" {
+			name += " [" + svc.arg + "]"
+		}
+		s += fmt.Sprintf("                    %-10s %s/%-5d %s\n", name, svc.proto, svc.port, svc.doc)
 	}
 	return fmt.Sprintf(upUsage, s)
 }
