@@ -8,7 +8,6 @@ package tcp
 // tcp_recvmsg, tcp_shutdown, tcp_close, tcp_cleanup_rbuf, do_tcp_setsockopt.
 
 import (
-	"errors"
 	"io"
 	"net/netip"
 	"syscall"
@@ -109,7 +108,7 @@ func (ep *Endpoint) startConnect(remote netip.AddrPort) error {
 	}
 	rt, err := p.ip.RouteOutput(remote.Addr(), ep.local.Addr())
 	if err != nil {
-		return ipErrno(err)
+		return ipv4.Errno(err)
 	}
 	if !ep.ownsPort {
 		if err := ep.bindLocked(netip.AddrPortFrom(rt.Src, 0)); err != nil {
@@ -446,7 +445,7 @@ func (ep *Endpoint) icmpErrorLocked(e *ipv4.ICMPError, seq seqnum.Value) {
 		}
 		return
 	}
-	err := icmpErrno(e)
+	err := e.Errno()
 	if ep.state == SynSent || ep.state == SynRcvd && ep.active {
 		ep.p.stats.AttemptFails.Inc()
 		ep.failLocked(err)
@@ -589,32 +588,4 @@ func (ep *Endpoint) Info() Info {
 		in.Cwnd, in.Ssthresh, in.Congestion = ep.cc.Cwnd(), ep.cc.Ssthresh(), ep.cc.Name()
 	}
 	return in
-}
-
-// ipErrno maps the IP layer's errors to errnos.
-func ipErrno(err error) error {
-	switch {
-	case errors.Is(err, ipv4.ErrNoRoute):
-		return syscall.ENETUNREACH
-	case errors.Is(err, ipv4.ErrNetDown):
-		return syscall.ENETDOWN
-	case errors.Is(err, ipv4.ErrNotAvailable), errors.Is(err, ipv4.ErrNoSource):
-		return syscall.EADDRNOTAVAIL
-	}
-	return err
-}
-
-// icmpErrno maps an ICMP error to an errno (cf. icmp_err_convert).
-func icmpErrno(e *ipv4.ICMPError) error {
-	if e.Type == wire.ICMPv4DestUnreach {
-		switch wire.NewICMPv4TypeCode(e.Type, e.Code) {
-		case wire.ICMPv4NetUnreachable:
-			return syscall.ENETUNREACH
-		case wire.ICMPv4PortUnreachable:
-			return syscall.ECONNREFUSED
-		case wire.ICMPv4ProtoUnreachable:
-			return syscall.ENOPROTOOPT
-		}
-	}
-	return syscall.EHOSTUNREACH
 }

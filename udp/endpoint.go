@@ -76,7 +76,7 @@ func (ep *Endpoint) Connect(remote netip.AddrPort) error {
 	ep.mu.Unlock()
 	rt, err := ep.u.ip.RouteOutput(remote.Addr(), local.Addr())
 	if err != nil {
-		return ipErrno(err)
+		return ipv4.Errno(err)
 	}
 	u := ep.u
 	u.mu.Lock()
@@ -192,7 +192,7 @@ func (ep *Endpoint) SendTo(p []byte, dst netip.AddrPort) (int, error) {
 	u := ep.u
 	rt, err := u.ip.RouteOutput(dst.Addr(), local.Addr())
 	if err != nil {
-		return 0, ipErrno(err)
+		return 0, ipv4.Errno(err)
 	}
 	if rt.Broadcast && noBcast {
 		return 0, syscall.EACCES
@@ -282,8 +282,8 @@ func (ep *Endpoint) icmpError(e *ipv4.ICMPError) {
 	ep.mu.Lock()
 	connected := ep.connected
 	ep.mu.Unlock()
-	if connected && hardError(e) {
-		ep.rcv.SetError(errno(e))
+	if connected && e.Fatal() {
+		ep.rcv.SetError(e.Errno())
 	}
 }
 
@@ -307,19 +307,4 @@ func (ep *Endpoint) Close() error {
 	ep.readDL.Stop()
 	ep.writeDL.Stop()
 	return nil
-}
-
-// ipErrno maps the IP layer's errors to errnos.
-func ipErrno(err error) error {
-	switch {
-	case errors.Is(err, ipv4.ErrNoRoute):
-		return syscall.ENETUNREACH
-	case errors.Is(err, ipv4.ErrNetDown):
-		return syscall.ENETDOWN
-	case errors.Is(err, ipv4.ErrNotAvailable), errors.Is(err, ipv4.ErrNoSource):
-		return syscall.EADDRNOTAVAIL
-	case errors.Is(err, ipv4.ErrMessageSize):
-		return syscall.EMSGSIZE
-	}
-	return err
 }

@@ -11,7 +11,6 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"sync"
-	"syscall"
 
 	"ustack/ipv4"
 	"ustack/netdev"
@@ -204,23 +203,6 @@ func (u *Proto) drop(b *pkt.Buf, c *stats.Counter, reason string) {
 	b.Free()
 }
 
-// hardError reports whether an ICMP error is one a connected UDP socket
-// reports without IP_RECVERR: the fatal ones of Linux's icmp_err_convert
-// (protocol and port unreachable, administratively prohibited, source
-// route failed). Transient errors (net or host unreachable, time
-// exceeded) are not, as RFC 1122 §4.1.3.3 allows.
-func hardError(e *ipv4.ICMPError) bool {
-	if e.Type != wire.ICMPv4DestUnreach {
-		return false
-	}
-	switch wire.NewICMPv4TypeCode(e.Type, e.Code) {
-	case wire.ICMPv4ProtoUnreachable, wire.ICMPv4PortUnreachable, wire.ICMPv4SourceRouteFailed,
-		wire.ICMPv4NetProhibited, wire.ICMPv4HostProhibited, wire.ICMPv4CommProhibited:
-		return true
-	}
-	return false
-}
-
 // CloseAll closes every socket: readers blocked in them return
 // net.ErrClosed (for Stack.Close).
 func (u *Proto) CloseAll() {
@@ -236,29 +218,4 @@ func (u *Proto) CloseAll() {
 	for _, ep := range all {
 		ep.Close()
 	}
-}
-
-// errno maps an ICMP error to what a socket reports (cf. icmp_err_convert).
-func errno(e *ipv4.ICMPError) syscall.Errno {
-	switch e.Type {
-	case wire.ICMPv4DestUnreach:
-		switch wire.NewICMPv4TypeCode(e.Type, e.Code) {
-		case wire.ICMPv4NetUnreachable:
-			return syscall.ENETUNREACH
-		case wire.ICMPv4HostUnreachable:
-			return syscall.EHOSTUNREACH
-		case wire.ICMPv4ProtoUnreachable:
-			return syscall.ENOPROTOOPT
-		case wire.ICMPv4PortUnreachable:
-			return syscall.ECONNREFUSED
-		case wire.ICMPv4FragmentationNeeded:
-			return syscall.EMSGSIZE
-		}
-		return syscall.EHOSTUNREACH
-	case wire.ICMPv4TimeExceeded:
-		return syscall.EHOSTUNREACH
-	case wire.ICMPv4ParamProblem:
-		return syscall.EPROTO
-	}
-	return syscall.EHOSTUNREACH
 }
