@@ -25,7 +25,8 @@ import (
 // It reports true when s must be looked up again (a SYN that ended a
 // TIME_WAIT and now goes to the listener). Context: softnet.
 func (ep *Endpoint) segmentArrivesLocked(s *segment) (again bool) {
-	ep.lastRcv = ep.p.clk.Now()
+	ep.lastRcv = ep.stampLocked()
+	defer ep.unstampLocked()
 	switch ep.state {
 	case Listen:
 		ep.listenInput(s)
@@ -364,7 +365,7 @@ func (ep *Endpoint) checkLocked(s *segment) bool {
 // per 500ms for segments without data, so two confused ends cannot
 // ping-pong ACKs (cf. tcp_oow_rate_limited, tcp_invalid_ratelimit).
 func (ep *Endpoint) oowAckLocked(s *segment) {
-	now := ep.p.clk.Now()
+	now := ep.nowLocked()
 	if s.plen == 0 && now.Sub(ep.lastOOWAck) < 500*time.Millisecond {
 		ep.p.stats.OOWRateLimited.Inc()
 		return

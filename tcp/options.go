@@ -95,7 +95,7 @@ func (ep *Endpoint) pawsRejectLocked(s *segment) bool {
 	if int32(s.opts.TSVal-ep.tsRecent) >= 0 {
 		return false
 	}
-	return ep.p.clk.Now().Sub(ep.tsRecentAt) < 24*24*3600e9
+	return ep.nowLocked().Sub(ep.tsRecentAt) < 24*24*3600e9
 }
 
 // updateTSRecentLocked records TSval per RFC 7323 §4.3 (3): when the
@@ -105,6 +105,6 @@ func (ep *Endpoint) updateTSRecentLocked(s *segment) {
 		return
 	}
 	if s.seq.LessThanEq(ep.lastAckSent) && int32(s.opts.TSVal-ep.tsRecent) >= 0 {
-		ep.tsRecent, ep.tsRecentAt = s.opts.TSVal, ep.p.clk.Now()
+		ep.tsRecent, ep.tsRecentAt = s.opts.TSVal, ep.nowLocked()
 	}
 }

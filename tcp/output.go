@@ -63,6 +63,10 @@ func (ep *Endpoint) outputLocked(force bool) {
 	default:
 		return
 	}
+	if !ep.evNowOK { // a send from a process call: one clock read for all of it
+		ep.stampLocked()
+		defer ep.unstampLocked()
+	}
 	sent := false
 	for {
 		if ep.snd.NXT.LessThan(ep.snd.MAX) {
@@ -213,7 +217,7 @@ func (ep *Endpoint) transmitLocked(seq seqnum.Value, flags wire.TCPFlags, n int)
 		ep.synOptions(&o, flags&wire.TCPFlagACK != 0)
 	} else {
 		if ep.tsOK {
-			o.HasTimestamps, o.TSVal, o.TSEcr = true, p.tsNow(), ep.tsRecent
+			o.HasTimestamps, o.TSVal, o.TSEcr = true, p.tsAt(ep.nowLocked()), ep.tsRecent
 		}
 		if ep.sackOK && !ep.ooo.empty() && flags&wire.TCPFlagRST == 0 {
 			k := 4
@@ -274,7 +278,7 @@ func (ep *Endpoint) transmitLocked(seq seqnum.Value, flags wire.TCPFlags, n int)
 				SrcPort: ep.local.Port(), DstPort: ep.remote.Port(), Detail: segDetail(seq, ack, flags, wfield, n)})
 		}
 	} else if n > 0 && !ep.rttTiming && !ep.tsOK && seq == ep.snd.MAX {
-		ep.rttTiming, ep.rttSeq, ep.rttStart = true, seq.Add(seqnum.Size(n)), p.clk.Now()
+		ep.rttTiming, ep.rttSeq, ep.rttStart = true, seq.Add(seqnum.Size(n)), ep.nowLocked()
 	}
 	if flags&wire.TCPFlagACK != 0 && flags&wire.TCPFlagRST == 0 {
 		ep.ackPending, ep.ackNow, ep.unackedBytes = false, false, 0

@@ -129,6 +129,12 @@ type Endpoint struct {
 	keepCnt    int
 	keepProbes int
 	lastRcv    time.Time
+	// evNow is the time of the event being handled (a segment, a timer, a
+	// send), read once for it the way Linux refreshes tcp_mstamp; valid
+	// only while evNowOK, which the event's handler clears before it
+	// returns. See nowLocked.
+	evNow      time.Time
+	evNowOK    bool
 	lastOOWAck time.Time // rate limit for ACKs to unacceptable segments
 
 	// User side.

@@ -324,7 +324,10 @@ func (p *Proto) Close() {
 
 // tsNow is the timestamp clock: milliseconds (RFC 7323 §5.4 allows 1ms
 // to 1s per tick), offset per stack.
-func (p *Proto) tsNow() uint32 { return uint32(p.clk.Now().Sub(p.epoch) / time.Millisecond) }
+func (p *Proto) tsNow() uint32 { return p.tsAt(p.clk.Now()) }
+
+// tsAt is the timestamp clock's value at t.
+func (p *Proto) tsAt(t time.Time) uint32 { return uint32(t.Sub(p.epoch) / time.Millisecond) }
 
 // challengeAllowed spends one unit of the stack-wide challenge ACK budget
 // (RFC 5961 §7; cf. tcp_challenge_ack_limit).

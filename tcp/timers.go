@@ -20,7 +20,7 @@ import (
 
 // armTimer makes t due d from now, calling fire (with ep.mu held) then.
 func (ep *Endpoint) armTimer(t *tcpTimer, d time.Duration, fire func(*Endpoint)) {
-	now := ep.p.clk.Now()
+	now := ep.nowLocked()
 	t.at = now.Add(d)
 	if t.pending && !t.at.Before(t.sched) {
 		return // the clock timer fires first and re-arms
@@ -59,7 +59,31 @@ func (ep *Endpoint) timerFired(t *tcpTimer, fire func(*Endpoint)) {
 		return
 	}
 	t.at = time.Time{}
+	ep.evNow, ep.evNowOK = now, true
 	fire(ep)
+	ep.unstampLocked()
+}
+
+// stampLocked reads the clock for the event being handled and returns
+// the reading; until unstampLocked, nowLocked answers with it instead of
+// reading the clock again (each read costs tens of nanoseconds, and a
+// segment's handling wants the time half a dozen times). Only handlers
+// that return without waiting may stamp: a stamp must never outlive the
+// event.
+func (ep *Endpoint) stampLocked() time.Time {
+	ep.evNow, ep.evNowOK = ep.p.clk.Now(), true
+	return ep.evNow
+}
+
+func (ep *Endpoint) unstampLocked() { ep.evNowOK = false }
+
+// nowLocked is the time of the event being handled, or the clock's time
+// outside one.
+func (ep *Endpoint) nowLocked() time.Time {
+	if ep.evNowOK {
+		return ep.evNow
+	}
+	return ep.p.clk.Now()
 }
 
 // rtoDuration is the current RTO with exponential backoff.
