@@ -215,7 +215,10 @@ func (ep *Endpoint) rcvSpaceAdjustLocked(n int) {
 	if !ep.rtt.measured {
 		return
 	}
-	now := ep.p.clk.Now()
+	// The time of the last arrival, not a fresh clock read, as Linux uses
+	// tcp_mstamp: the data being read came in by then, and a Read is too
+	// frequent an event to read the clock for.
+	now := ep.lastRcv
 	if now.Sub(ep.rcvSpaceStart) < max(ep.rtt.srtt, time.Millisecond) {
 		return
 	}
