@@ -13,6 +13,7 @@ import (
 	"ustack/ipv4"
 	"ustack/netsim"
 	"ustack/stats"
+	"ustack/tcp"
 	"ustack/trace"
 )
 
@@ -26,6 +27,10 @@ packet walking through the layers, from the stack's own probes:
   2. more pings, with round-trip times
   3. a UDP exchange with the server's echo service
   4. a datagram larger than the MTU, fragmented and reassembled
+  5. a TCP connection's whole life around an HTTP GET, as DTrace's tcp
+     provider shows it: connect request, every state change on both hosts
+     (the client closing first, through TIME_WAIT), every segment with
+     relative seq and ack, and the request's bytes at the TCP and IP layers
 
 and ends with each host's counters, layer by layer.
 `
@@ -49,10 +54,11 @@ func runDemo(args []string) error {
 
 // demo runs the demonstration, writing to w.
 func demo(w io.Writer, pings, fragSize int) error {
-	n := netsim.New(netsim.Options{Seed: 1})
+	n := netsim.New(netsim.Options{Seed: 1, TCP: tcp.Config{MSL: demoMSL}})
 	defer n.Close()
 	client, router, server := n.Host("client"), n.Router("router"), n.Host("server")
-	left, err := n.Link(client, "10.0.1.2/24", router, "10.0.1.1/24", netsim.LinkOptions{})
+	tap := &wireTap{}
+	left, err := n.TapLink(client, "10.0.1.2/24", router, "10.0.1.1/24", netsim.LinkOptions{}, tap.record)
 	if err != nil {
 		return err
 	}
@@ -172,8 +178,13 @@ func demo(w io.Writer, pings, fragSize int) error {
 		return fmt.Errorf("demo: the reassembled datagram differs from the one sent")
 	}
 
-	// 5. Counters.
-	section(w, "5. counters, layer by layer (non-zero only)")
+	// 5. TCP: an HTTP GET, the connection's life from open to close.
+	if err := tcpAct(ctx, w, nr, tap, client, server); err != nil {
+		return err
+	}
+
+	// 6. Counters.
+	section(w, "6. counters, layer by layer (non-zero only)")
 	for _, h := range []*netsim.Host{client, router, server} {
 		fmt.Fprintf(w, "%s\n", h.Name)
 		for _, d := range h.Devices().Devices() {
@@ -185,7 +196,7 @@ func demo(w io.Writer, pings, fragSize int) error {
 		for _, l := range []struct {
 			name string
 			mib  any
-		}{{"ethernet", &st.Ether}, {"arp", &st.ARP}, {"ip", &st.IP}, {"icmp", &st.ICMP}, {"udp", &st.UDP}} {
+		}{{"ethernet", &st.Ether}, {"arp", &st.ARP}, {"ip", &st.IP}, {"icmp", &st.ICMP}, {"udp", &st.UDP}, {"tcp", &st.TCP}} {
 			if line := counterLine(l.mib); line != "" {
 				fmt.Fprintf(w, "  %-12s %s\n", l.name, line)
 			}
