@@ -3,7 +3,8 @@
 // system calls. `ustack up` owns a Server on a Unix socket; `ustack ping`,
 // `ustack udp` and `ustack status` are Clients of it, and so can any Go
 // program be (Dial, then Client.Ping, Client.UDP, Client.Status, or
-// Client.Call for any method).
+// Client.Call for any method; Client.Get fetches a URL over the stack's
+// TCP).
 //
 // # Protocol
 //
@@ -42,6 +43,7 @@
 //	ping    args PingArgs;   events "reply" PingReply;  result PingSummary
 //	udp     args UDPArgs;    events "datagram" Datagram; result UDPResult
 //	status  args StatusArgs; no events;                 result Status
+//	get     args GetArgs;    events "header" GetHeader, then "body" []byte; result GetResult
 //
 // Error codes are "bad_request", "unknown_method", "bad_args",
 // "canceled", "timeout", "shutdown", "error", or the name of an errno

@@ -47,9 +47,13 @@ type Server struct {
 	conns     map[*conn]struct{}
 	closed    bool
 	wg        sync.WaitGroup // connection goroutines
+
+	tcp *tcpStates // the "tcp" section of status (tcpstates.go)
 }
 
-// NewServer returns a server for st with the methods ping, udp and status.
+// NewServer returns a server for st with the methods ping, udp, status
+// and get. It starts counting TCP connections per state at once (see
+// tcpstates.go): make it before opening listeners for them to be counted.
 func NewServer(st *stack.Stack) *Server {
 	s := &Server{
 		st:        st,
@@ -58,9 +62,11 @@ func NewServer(st *stack.Stack) *Server {
 		conns:     make(map[*conn]struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	s.tcp = watchTCPStates(st.Tracer())
 	s.Handle("ping", s.ping)
 	s.Handle("udp", s.udp)
 	s.Handle("status", s.status)
+	s.Handle("get", s.get)
 	return s
 }
 
@@ -215,6 +221,7 @@ func (s *Server) Close() error {
 		c.nc.SetWriteDeadline(now.Add(shutdownGrace))
 	}
 	s.wg.Wait()
+	s.tcp.stop()
 	return nil
 }
 

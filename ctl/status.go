@@ -29,6 +29,10 @@ type Status struct {
 	Routes     []Route        `json:"routes,omitempty"`     // section "routes" (ip route)
 	Neighbors  []Neighbor     `json:"neighbors,omitempty"`  // section "neighbors" (ip neigh)
 	Counters   []CounterGroup `json:"counters,omitempty"`   // section "counters" (netstat -s)
+	// TCPStates counts TCP connections per state, listeners included
+	// (section "tcp", ss -s): only a Server's answer has it (see
+	// tcpstates.go), not Snapshot's.
+	TCPStates []Counter `json:"tcp_states,omitempty"`
 }
 
 // Interface is one device, as `ip -s addr` shows it.
@@ -103,12 +107,14 @@ func (s *Status) Group(name string) (CounterGroup, bool) {
 }
 
 // sections fill the parts of a Status; a new section is one entry here
-// and one field in Status.
+// and one field in Status. A nil entry is filled by Server.status from
+// the server's own state.
 var sections = map[string]func(*stack.Stack, *Status){
 	"interfaces": statusInterfaces,
 	"routes":     statusRoutes,
 	"neighbors":  statusNeighbors,
 	"counters":   statusCounters,
+	"tcp":        nil, // Server.tcp (tcpstates.go)
 }
 
 // Sections lists the section names StatusArgs accepts.
@@ -126,7 +132,14 @@ func (s *Server) status(ctx context.Context, raw json.RawMessage, _ *Stream) (an
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	return Snapshot(s.st, a.Sections...)
+	st, err := Snapshot(s.st, a.Sections...)
+	if err != nil {
+		return nil, err
+	}
+	if len(a.Sections) == 0 || slices.Contains(a.Sections, "tcp") {
+		st.TCPStates = s.tcp.counters()
+	}
+	return st, nil
 }
 
 // Snapshot reads the sections named (all if none) of st's state: what
@@ -137,13 +150,15 @@ func Snapshot(s *stack.Stack, names ...string) (*Status, error) {
 	}
 	names = slices.Compact(slices.Sorted(slices.Values(names)))
 	for _, n := range names {
-		if sections[n] == nil {
+		if _, ok := sections[n]; !ok {
 			return nil, argsError("status: unknown section %q (have %s)", n, strings.Join(Sections(), ", "))
 		}
 	}
 	st := &Status{Forwarding: s.IP().Forwarding()}
 	for _, n := range names {
-		sections[n](s, st)
+		if fill := sections[n]; fill != nil {
+			fill(s, st)
+		}
 	}
 	return st, nil
 }

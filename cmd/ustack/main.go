@@ -6,6 +6,7 @@
 //	ustack ping -c 3 10.0.0.1                                   # from that host
 //	ustack udp 10.0.0.1:7 hello                                 # nc -u
 //	ustack status                                               # ip addr, ip route, ...
+//	ustack get -o f http://10.0.0.1/f                           # curl, over ustack's TCP
 //
 // Run `ustack help` for the full usage.
 package main
@@ -38,6 +39,7 @@ func init() {
 		{name: "ping", summary: "send ICMP echo requests from a running stack", usage: pingUsage, run: runPing},
 		{name: "udp", summary: "send or receive UDP datagrams through a running stack", usage: udpUsage, run: runUDP},
 		{name: "status", summary: "show a running stack's interfaces, routes, neighbours and counters", usage: statusUsage, run: runStatus},
+		{name: "get", summary: "fetch an http:// URL over a running stack's TCP (curl)", usage: getUsage, run: runGet},
 		{name: "demo", summary: "watch a packet walk the layers: client, router, server in one process", usage: demoUsage, run: runDemo},
 		{name: "help", summary: "show this help, or a command's ('ustack help ping')", run: runHelp},
 	}

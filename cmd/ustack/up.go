@@ -9,15 +9,18 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"ustack/ctl"
 	"ustack/drivers/tap"
+	"ustack/netdev"
 	"ustack/stack"
+	"ustack/tcp"
 )
 
 const upUsage = `usage: ustack up --if [tap:|tun:]NAME=CIDR[,CIDR...] [--if ...] [--gw ADDR]
                  [--forward] [--mtu N] [--serve NAME[/PROTO][:PORT[:DIR]][,...]]
-                 [--ctl PATH]
+                 [--ctl PATH] [--impair SPEC] [--tcp-msl D]
 
 Run a stack on TAP (or TUN) devices until SIGINT or SIGTERM: a host, or a
 router with --forward and several interfaces. Each device is attached to
@@ -39,6 +42,16 @@ Options:
                   (http:8080:/srv/www, or http::DIR on port 80):
 %s  --ctl PATH      control socket (default: $USTACK_CTL, $XDG_RUNTIME_DIR/ustack.sock,
                   /run/ustack.sock for root, /tmp/ustack-$UID.sock otherwise)
+
+Testing options:
+  --impair SPEC   impair every device's traffic, sent and received alike,
+                  with the fault driver (netem on ustack's side of the
+                  link); SPEC is KEY=VALUE,... with keys loss, duplicate,
+                  corrupt, reorder (a fraction, 0.02, or a percentage, 2%%),
+                  delay, jitter (durations) and seed (default 1); e.g.
+                  --impair loss=2%%,seed=7. Frames lost are reported at exit.
+  --tcp-msl D     TCP's maximum segment lifetime: TIME_WAIT lasts 2*D
+                  (default 30s, Linux's 60s TIME_WAIT)
 
 Needs root or CAP_NET_ADMIN to create devices. Example, with the kernel
 side in its own namespace:
@@ -72,6 +85,8 @@ func runUp(args []string) error {
 		forward bool
 		mtu     int
 		ctlPath string
+		impair  impairSpec
+		msl     time.Duration
 	)
 	fs.Var(&ifs, "if", "")
 	fs.Var(&serve, "serve", "")
@@ -79,6 +94,8 @@ func runUp(args []string) error {
 	fs.BoolVar(&forward, "forward", false, "")
 	fs.IntVar(&mtu, "mtu", 0, "")
 	fs.StringVar(&ctlPath, "ctl", "", "")
+	fs.Var(&impair, "impair", "")
+	durationVar(fs, &msl, 0, "", "tcp-msl")
 	pos, err := parseFlags(fs, upUsageText(), args)
 	if err != nil {
 		return err
@@ -120,10 +137,11 @@ func runUp(args []string) error {
 	}
 	defer l.Close()
 
-	st := stack.New(stack.Options{Forwarding: forward})
+	st := stack.New(stack.Options{Forwarding: forward, TCP: tcp.Config{MSL: msl}})
 	defer st.Close()
+	var imp impaired
 	for _, s := range ifs {
-		if err := addInterface(st, s, mtu); err != nil {
+		if err := addInterface(st, s, mtu, &impair, &imp); err != nil {
 			return err
 		}
 	}
@@ -132,13 +150,16 @@ func runUp(args []string) error {
 			return fmt.Errorf("--gw %v: gateway is not on a connected network (the --if addresses' subnets)", gwAddr)
 		}
 	}
+	// The control server before the services: it counts TCP
+	// connections per state from the moment it is made, listeners
+	// included.
+	srv := ctl.NewServer(st)
+	defer srv.Close()
 	var svcs serviceSet
 	defer svcs.stop()
 	if err := svcs.start(st, serve); err != nil {
 		return err
 	}
-
-	srv := ctl.NewServer(st)
 	srv.Handle("services", svcs.handle)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
@@ -156,17 +177,25 @@ func runUp(args []string) error {
 	srv.Close()
 	<-served
 	svcs.stop()
+	imp.report(os.Stdout)
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("shutting down: %v", err)
 	}
 	return nil
 }
 
-// addInterface opens one --if device and gives the stack its addresses.
-func addInterface(st *stack.Stack, s ifSpec, mtu int) error {
-	drv, err := tap.Open(s.name, tap.Options{TUN: s.tun, Create: true, MTU: mtu, SetUp: true})
+// addInterface opens one --if device, behind the impairment if there is
+// one (noted in imp), and gives the stack its addresses.
+func addInterface(st *stack.Stack, s ifSpec, mtu int, impair *impairSpec, imp *impaired) error {
+	tapDrv, err := tap.Open(s.name, tap.Options{TUN: s.tun, Create: true, MTU: mtu, SetUp: true})
 	if err != nil {
 		return tapError(s, err)
+	}
+	var drv netdev.Driver = tapDrv
+	if impair.active() {
+		fd := impair.wrap(tapDrv)
+		imp.add(s.name, fd)
+		drv = fd
 	}
 	if _, err := st.AddNIC(s.name, drv); err != nil {
 		drv.Close()
