@@ -153,6 +153,37 @@ func (b *Buf) Pull(n int) []byte {
 	return h
 }
 
+// Skip drops the first n bytes without making anything contiguous (Pull
+// copies when the bytes span views): a reader consuming payload in
+// pieces, as a socket's receive queue does. Views it empties are
+// released, and header marks that named bytes in them are cleared.
+func (b *Buf) Skip(n int) {
+	b.check()
+	if n < 0 || n > b.length {
+		panic("pkt: Skip out of range")
+	}
+	b.base += n
+	b.length -= n
+	dropped := false
+	for {
+		v := &b.views[0]
+		k := min(v.len(), n)
+		v.off += k
+		n -= k
+		if v.off < v.end || len(b.views) == 1 {
+			break
+		}
+		v.c.release()
+		b.removeFirst()
+		dropped = true
+	}
+	if dropped {
+		b.hasLink = b.hasLink && b.linkMark >= b.base
+		b.hasNet = b.hasNet && b.netMark >= b.base
+		b.hasTrans = b.hasTrans && b.transMark >= b.base
+	}
+}
+
 // Peek returns the first n bytes, made contiguous if they spanned views,
 // without removing them; nil if the Buf is shorter than n.
 func (b *Buf) Peek(n int) []byte {

@@ -258,3 +258,52 @@ func TestPulledHeaderAloneInFirstViewStaysReadable(t *testing.T) {
 		t.Fatal("leak")
 	}
 }
+
+// TestSkip drops bytes across views without copying: the views it
+// empties go, the rest of the data is intact, and marks that named
+// dropped bytes are cleared rather than left naming other bytes.
+func TestSkip(t *testing.T) {
+	p := NewPool(Options{Checked: true})
+	b := p.Copy(MaxHeaderLen, []byte("HDR"))
+	b.SetTransportHeader()
+	b.Pull(3)
+	for _, s := range []string{"abc", "defgh", "ij"} {
+		x := p.Copy(0, []byte(s))
+		b.Append(x)
+	}
+	if b.NumViews() != 4 {
+		t.Fatalf("NumViews = %d, want 4", b.NumViews())
+	}
+	b.Skip(2) // inside "abc": the emptied header view goes
+	if got := string(b.Bytes()[:1]); got != "c" {
+		t.Fatalf("after Skip(2) data starts %q, want c", got)
+	}
+	b.Free()
+
+	b = p.Copy(MaxHeaderLen, []byte("HDR"))
+	b.SetTransportHeader()
+	b.Pull(3)
+	for _, s := range []string{"abc", "defgh", "ij"} {
+		b.Append(p.Copy(0, []byte(s)))
+	}
+	b.Skip(4)
+	if b.NumViews() != 2 {
+		t.Fatalf("after Skip(4) NumViews = %d, want 2 (efgh, ij)", b.NumViews())
+	}
+	if b.TransportHeader() != nil {
+		t.Fatalf("TransportHeader = %q after its view was dropped, want nil", b.TransportHeader())
+	}
+	dst := make([]byte, 10)
+	if n := b.CopyTo(dst); string(dst[:n]) != "efghij" {
+		t.Fatalf("CopyTo after Skip(4) = %q, want efghij", dst[:n])
+	}
+	b.Skip(6)
+	if b.Len() != 0 {
+		t.Fatalf("Len = %d after skipping everything", b.Len())
+	}
+	mustPanic(t, "Skip(1) of an empty Buf", func() { b.Skip(1) })
+	b.Free()
+	if p.Live() != 0 {
+		t.Fatalf("Live = %d", p.Live())
+	}
+}
