@@ -63,3 +63,72 @@ func TestDeadlineSetPastAndClear(t *testing.T) {
 		t.Fatal("did not expire on time")
 	}
 }
+
+// Init's wake runs each time the deadline passes — a Set in the past, or
+// the timer of one in the future — and not for a Set that clears it or a
+// stale timer, so a socket can wake its blocked calls without Done.
+func TestDeadlineWake(t *testing.T) {
+	m := clock.NewManual(time.Unix(0, 0))
+	var d Deadline
+	wakes := 0
+	d.Init(m, func() { wakes++ })
+	d.Set(m.Now().Add(-time.Second))
+	if wakes != 1 || !d.Expired() {
+		t.Fatalf("Set in the past: %d wakes, Expired %v; want 1, true", wakes, d.Expired())
+	}
+	d.Set(m.Now().Add(time.Second))
+	d.Set(m.Now().Add(2 * time.Second)) // the first timer is stale
+	m.Advance(time.Second)
+	if wakes != 1 || d.Expired() {
+		t.Fatalf("after a moved deadline's old time: %d wakes, Expired %v; want 1, false", wakes, d.Expired())
+	}
+	m.Advance(time.Second)
+	if wakes != 2 || !d.Expired() {
+		t.Fatalf("at the deadline: %d wakes, Expired %v; want 2, true", wakes, d.Expired())
+	}
+	d.Set(time.Time{})
+	if wakes != 2 || d.Expired() {
+		t.Fatalf("cleared: %d wakes, Expired %v; want 2, false", wakes, d.Expired())
+	}
+}
+
+// A Done channel taken before the deadline is set closes when it passes,
+// and Done after it passes is closed at once.
+func TestDeadlineDoneLazy(t *testing.T) {
+	m := clock.NewManual(time.Unix(0, 0))
+	d := NewDeadline(m)
+	ch := d.Done()
+	d.Set(m.Now().Add(time.Second))
+	m.Advance(time.Second)
+	select {
+	case <-ch:
+	default:
+		t.Fatal("a Done channel taken before Set did not close at the deadline")
+	}
+	select {
+	case <-d.Done():
+	default:
+		t.Fatal("Done after the deadline is not closed")
+	}
+	d.Set(time.Time{})
+	select {
+	case <-d.Done():
+		t.Fatal("Done closed after the deadline was cleared")
+	default:
+	}
+}
+
+// An unused deadline allocates nothing: Init, Expired, a Set to zero and
+// Stop cost no memory (idle connections hold two).
+func TestDeadlineUnusedAllocatesNothing(t *testing.T) {
+	m := clock.NewManual(time.Unix(0, 0))
+	var d Deadline
+	d.Init(m, nil)
+	if n := testing.AllocsPerRun(100, func() {
+		d.Expired()
+		d.Set(time.Time{})
+		d.Stop()
+	}); n != 0 {
+		t.Fatalf("unused deadline: %v allocations per run, want 0", n)
+	}
+}

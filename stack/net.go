@@ -25,6 +25,9 @@ func (s *Stack) ListenPacket(network, address string) (net.PacketConn, error) {
 	if err != nil {
 		return nil, socket.OpError("listen", network, nil, nil, err)
 	}
+	if s.closed.Load() {
+		return nil, socket.OpError("listen", network, nil, net.UDPAddrFromAddrPort(ap), socket.ErrClosed)
+	}
 	ep, err := s.udp.Bind(ap)
 	if err != nil {
 		return nil, socket.OpError("listen", network, nil, net.UDPAddrFromAddrPort(ap), err)
@@ -58,6 +61,9 @@ func (s *Stack) DialFrom(ctx context.Context, network string, local netip.AddrPo
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, socket.OpError("dial", network, nil, net.UDPAddrFromAddrPort(raddr), err)
+	}
+	if s.closed.Load() {
+		return nil, socket.OpError("dial", network, nil, net.UDPAddrFromAddrPort(raddr), socket.ErrClosed)
 	}
 	ep, err := s.udp.Bind(local)
 	if err != nil {

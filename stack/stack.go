@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"ustack/arp"
 	"ustack/clock"
@@ -70,6 +71,7 @@ type Stack struct {
 	lo    *netdev.Device
 
 	closeOnce sync.Once
+	closed    atomic.Bool // Close began: no new sockets
 }
 
 // New builds a stack with a loopback device (lo, 127.0.0.1/8), up.
@@ -203,10 +205,13 @@ func (s *Stack) SetForwarding(on bool) { s.ip.SetForwarding(on) }
 // Routes lists the routing table.
 func (s *Stack) Routes() []fib.Route { return s.ip.FIB().Routes() }
 
-// Close stops the stack: devices are unregistered (drivers closed), timers
-// stopped, and every buffer the stack holds freed.
+// Close stops the stack: every socket is closed (blocked calls return
+// net.ErrClosed, connections are dropped without a segment sent), devices
+// are unregistered (drivers closed), timers stopped, and every buffer the
+// stack holds freed. Sockets cannot be opened afterwards.
 func (s *Stack) Close() error {
 	var err error
+	s.closed.Store(true)
 	s.closeOnce.Do(func() {
 		s.udp.CloseAll()
 		s.tcp.Close()

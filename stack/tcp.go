@@ -45,6 +45,9 @@ func (s *Stack) ListenTCP(network, address string) (*gonet.TCPListener, error) {
 	if err != nil {
 		return nil, socket.OpError("listen", network, nil, nil, err)
 	}
+	if s.closed.Load() {
+		return nil, socket.OpError("listen", network, nil, net.TCPAddrFromAddrPort(ap), socket.ErrClosed)
+	}
 	ep := s.tcp.NewEndpoint()
 	if err := ep.Bind(ap); err != nil {
 		ep.Close()
@@ -110,6 +113,9 @@ func (s *Stack) dialTCP(ctx context.Context, network string, local netip.AddrPor
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, socket.OpError("dial", network, la, ra, err)
+	}
+	if s.closed.Load() {
+		return nil, socket.OpError("dial", network, la, ra, socket.ErrClosed)
 	}
 	ep := s.tcp.NewEndpoint()
 	if local.IsValid() {

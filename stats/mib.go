@@ -141,7 +141,7 @@ type TCP struct {
 	OutRsts      Counter
 
 	// TcpExt
-	FastRetrans       Counter // retransmissions by fast retransmit / NewReno partial ACK
+	FastRetrans       Counter // retransmissions in fast recovery: fast retransmit, NewReno partial ACK, RFC 6675 NextSeg
 	Timeouts          Counter // RTO expiries (TCPTimeouts)
 	SynRetrans        Counter // SYN and SYN-ACK retransmissions
 	DelayedACKs       Counter // ACKs sent by the delayed-ACK timer
@@ -164,6 +164,18 @@ type TCP struct {
 	KeepAliveProbes   Counter
 	KeepAliveTimeouts Counter
 	SACKsSent         Counter // segments sent with SACK blocks
+	SACKRecovery      Counter // loss recoveries entered with SACK, RFC 6675 (TCPSackRecovery)
+	RenoRecovery      Counter // loss recoveries entered without SACK, RFC 6582 (TCPRenoRecovery)
+	SACKLossDetect    Counter // SACK recoveries started by IsLost before the third duplicate ACK (RFC 6675 §5 step 2)
+	SACKRescue        Counter // rescue retransmissions, RFC 6675 NextSeg rule 4
+	SlowStartRetrans  Counter // retransmissions of lost data after a timeout, SACKed data skipped (TCPSlowStartRetrans)
+	SACKDiscard       Counter // SACK blocks ignored as invalid (TCPSACKDiscard)
+	SACKReneging      Counter // the peer discarded data it had SACKed, RFC 2018 §8 (TCPSACKReneging)
+	DSACKRecv         Counter // D-SACK blocks received for data below the cumulative ACK, RFC 2883 (TCPDSACKRecv)
+	DSACKOfoRecv      Counter // D-SACK blocks received for out-of-order data (TCPDSACKOfoRecv)
+	DSACKIgnored      Counter // D-SACK blocks ignored: reversed, never sent or too old (TCPDSACKIgnoredOld)
+	SpuriousRetrans   Counter // D-SACK blocks reporting a duplicate of one of our retransmissions (RFC 3708 §3)
+	DSACKUndo         Counter // window reductions undone: every retransmission of the episode D-SACKed (TCPDSACKUndo)
 	PMTUUpdates       Counter // MSS lowered by fragmentation needed
 	SyncookiesSent    Counter // SYN-ACKs with a cookie (SYN queue full)
 	SyncookiesRecv    Counter // ACKs with a valid cookie: connection created

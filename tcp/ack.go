@@ -1,13 +1,14 @@
 package tcp
 
-// ACK processing and loss recovery.
+// ACK processing and, without SACK, loss recovery (with SACK: RFC 6675,
+// in recovery.go).
 //
 // Read before editing: RFC 9293 §3.10.7.4 step five (SND.UNA, the send
 // window update with SND.WL1/WL2), RFC 5961 §5 (ACK validation), RFC
-// 5681 §3.2 (duplicate ACKs, fast retransmit), RFC 6582 (NewReno:
-// recover, partial and full ACKs), RFC 6298 §5 (timer on ACK), RFC 7323
-// §4 (RTTM). Linux: tcp_ack, tcp_clean_rtx_queue, tcp_fastretrans_alert,
-// tcp_ack_update_window.
+// 5681 §3.2 (duplicate ACKs, fast retransmit), RFC 3042 (limited
+// transmit), RFC 6582 (NewReno: recover, partial and full ACKs), RFC
+// 6298 §5 (timer on ACK), RFC 7323 §4 (RTTM). Linux: tcp_ack,
+// tcp_clean_rtx_queue, tcp_fastretrans_alert, tcp_ack_update_window.
 
 import (
 	"time"
@@ -17,7 +18,7 @@ import (
 )
 
 const (
-	dupThresh    = 3  // RFC 5681 §3.2
+	dupThresh    = 3  // RFC 5681 §3.2, RFC 6675 §2 DupThresh
 	quickAckSegs = 16 // TCP_MAX_QUICKACKS
 )
 
@@ -34,7 +35,7 @@ func (ep *Endpoint) initCCLocked() {
 // echoed timestamp (RFC 7323 §4), else from the one timed segment when
 // it was not retransmitted (Karn).
 func (ep *Endpoint) rttSampleLocked(s *segment) {
-	now := ep.p.clk.Now()
+	now := ep.nowLocked()
 	if ep.tsOK && s.opts.HasTimestamps && s.opts.TSEcr != 0 {
 		d := time.Duration(ep.p.tsNow()-s.opts.TSEcr) * time.Millisecond
 		if d >= 0 && d < maxRTO {
@@ -64,8 +65,9 @@ func (ep *Endpoint) ackLocked(s *segment) bool {
 		return false
 	}
 	wnd := uint32(s.wnd) << ep.snd.Shift
-	if ep.sackOK && s.opts.NumSACKBlocks > 0 {
-		ep.sb.add(s.opts.SACK(), seqnum.Max(ep.snd.UNA, s.ack), ep.snd.MAX)
+	if ep.sackOK {
+		ep.sackAckLocked(s, wnd)
+		return true
 	}
 	switch {
 	case ep.snd.UNA.LessThan(s.ack):
@@ -74,8 +76,13 @@ func (ep *Endpoint) ackLocked(s *segment) bool {
 		wnd == ep.snd.WND && ep.snd.UNA != ep.snd.MAX:
 		ep.dupAckLocked()
 	}
-	// The send window (§3.10.7.4: SND.WL1, SND.WL2 keep old segments
-	// from updating it).
+	ep.updateWindowLocked(s, wnd)
+	return true
+}
+
+// updateWindowLocked takes the send window from s (§3.10.7.4: SND.WL1,
+// SND.WL2 keep old segments from updating it).
+func (ep *Endpoint) updateWindowLocked(s *segment, wnd uint32) {
 	if ep.snd.UNA.LessThanEq(s.ack) &&
 		(ep.snd.WL1.LessThan(s.seq) || ep.snd.WL1 == s.seq && ep.snd.WL2.LessThanEq(s.ack)) {
 		opened := wnd > ep.snd.WND
@@ -88,7 +95,6 @@ func (ep *Endpoint) ackLocked(s *segment) bool {
 			ep.persistBackoff = 0
 		}
 	}
-	return true
 }
 
 // newAckLocked handles an ACK that advances SND.UNA (cf.
@@ -102,41 +108,40 @@ func (ep *Endpoint) newAckLocked(s *segment) {
 		ep.ringSeq = ep.ringSeq.Add(seqnum.Size(d))
 	}
 	ep.snd.UNA = s.ack
-	ep.sb.ack(s.ack)
 	if ep.snd.NXT.LessThan(ep.snd.UNA) {
 		ep.snd.NXT = ep.snd.UNA // an RTO rewound SND.NXT; the peer had more
 	}
 	ep.rttSampleLocked(s)
 	ep.backoff, ep.retries = 0, 0
-	now := ep.p.clk.Now()
-	if ep.inRecovery {
-		if ep.recover.LessThanEq(s.ack) {
-			// Full ACK: recovery ends (RFC 6582 §3.2 step 3).
-			ep.inRecovery, ep.inflate, ep.dupAcks = false, 0, 0
-			ep.cc.OnRecoveryEnd(now)
-			ep.fireCwnd("recovery end")
-		} else {
-			// Partial ACK: resend the next hole, deflate by what was
-			// acknowledged, add back one SMSS (RFC 6582 §3.2 step 4).
-			if ep.sb.highRxt.LessThanEq(ep.snd.UNA) || !ep.retransmitHoleLocked() {
-				ep.p.stats.FastRetrans.Inc()
-				n := ep.retransmitAtLocked(ep.snd.UNA)
-				ep.sb.highRxt = seqnum.Max(ep.sb.highRxt, ep.snd.UNA.Add(seqnum.Size(n)))
-			}
-			ep.inflate = max(ep.inflate-acked+ep.smss(), 0)
-			ep.armRTOLocked()
-		}
+	now := ep.nowLocked()
+	// RFC 6298 §5.3: restart the timer for the new head (before the
+	// SACK part, which may bring it forward after reneging).
+	if ep.snd.UNA == ep.snd.MAX {
+		ep.stopTimer(&ep.rto)
 	} else {
+		ep.armRTOLocked()
+	}
+	switch {
+	case ep.sackOK:
+		ep.sackNewAckLocked(acked, now)
+	case ep.inRecovery && ep.recover.LessThanEq(s.ack):
+		// Full ACK: recovery ends (RFC 6582 §3.2 step 3).
+		ep.inRecovery, ep.inflate, ep.dupAcks = false, 0, 0
+		ep.cc.OnRecoveryEnd(now)
+		ep.fireCwnd("recovery end")
+	case ep.inRecovery:
+		// Partial ACK: resend the first unacknowledged segment, deflate
+		// by what was acknowledged, add back one SMSS (RFC 6582 §3.2
+		// step 4).
+		ep.p.stats.FastRetrans.Inc()
+		ep.retransmitAtLocked(ep.snd.UNA)
+		ep.inflate = max(ep.inflate-acked+ep.smss(), 0)
+	default:
 		ep.dupAcks, ep.inflate = 0, 0
 		ep.cc.OnAck(acked, ep.rtt.srtt, ep.inFlight(), now)
 		if pr := ep.p.probes.cwnd; pr.Enabled() {
 			ep.fireCwnd("ack")
 		}
-	}
-	if ep.snd.UNA == ep.snd.MAX {
-		ep.stopTimer(&ep.rto)
-	} else if !ep.inRecovery || ep.recover.LessThanEq(s.ack) {
-		ep.armRTOLocked() // RFC 6298 §5.3: restart for the new head
 	}
 	if ep.sndAuto {
 		// Keep room for two windows of data (cf. tcp_sndbuf_expand).
@@ -149,18 +154,14 @@ func (ep *Endpoint) newAckLocked(s *segment) {
 	}
 }
 
-// dupAckLocked counts a duplicate ACK; the third starts fast retransmit
-// and NewReno recovery, later ones inflate the window (RFC 5681 §3.2,
-// RFC 6582 §3.2).
+// dupAckLocked counts a duplicate ACK of a connection without SACK; the
+// third starts fast retransmit and NewReno recovery, later ones inflate
+// the window (RFC 5681 §3.2, RFC 6582 §3.2).
 func (ep *Endpoint) dupAckLocked() {
 	ep.dupAcks++
-	now := ep.p.clk.Now()
+	now := ep.nowLocked()
 	if ep.inRecovery {
-		// With SACK, each duplicate ACK resends the next hole (packet
-		// conservation); without holes, NewReno inflation lets new data out.
-		if !ep.retransmitHoleLocked() {
-			ep.inflate += ep.smss()
-		}
+		ep.inflate += ep.smss()
 		return // afterInputLocked sends what the inflated window allows
 	}
 	if ep.dupAcks < dupThresh {
@@ -172,18 +173,21 @@ func (ep *Endpoint) dupAckLocked() {
 	if ep.dupAcks > dupThresh {
 		return
 	}
-	if !ep.recover.LessThan(ep.snd.UNA) {
+	if ep.snd.UNA.LessThan(ep.recover) {
+		// RFC 6582 §3.2 step 2: the ACK does not cover more than
+		// recover (the highest octet sent when the last recovery or
+		// timeout began, here one past it): still the same loss.
 		ep.inflate = 0
-		return // RFC 6582 §3.2 step 2: still covering an earlier loss
+		return
 	}
 	ep.recover = ep.snd.MAX
 	ep.cc.OnCongestion(ep.inFlight(), now)
 	ep.inRecovery = true
 	ep.inflate = dupThresh * ep.smss()
 	ep.rttTiming = false
+	ep.p.stats.RenoRecovery.Inc()
 	ep.p.stats.FastRetrans.Inc()
 	ep.fireCwnd("fast retransmit")
-	n := ep.retransmitAtLocked(ep.snd.UNA)
-	ep.sb.highRxt = ep.snd.UNA.Add(seqnum.Size(n))
+	ep.retransmitAtLocked(ep.snd.UNA)
 	ep.armRTOLocked()
 }

@@ -24,6 +24,7 @@ import (
 	"ustack/gonet"
 	"ustack/netsim"
 	"ustack/stack"
+	"ustack/tcp"
 )
 
 func dial(t *testing.T, p *pair, addr string) net.Conn {
@@ -362,5 +363,56 @@ func TestStackCloseReclaims(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		buf := make([]byte, 1<<16)
 		t.Errorf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestResetConnHeldByUserFreedOnStackClose: a connection reset while its
+// unread data waits for the user is out of the demux table, yet closing
+// the stack must still free that data.
+func TestResetConnHeldByUserFreedOnStackClose(t *testing.T) {
+	n := netsim.New(netsim.Options{Seed: 3})
+	a, b := n.Host("a"), n.Host("b")
+	n.MustLink(a, "10.0.0.1/24", b, "10.0.0.2/24", netsim.LinkOptions{})
+	ln, err := b.Listen("tcp", ":7000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan net.Conn, 1)
+	go func() { c, _ := ln.Accept(); ch <- c }()
+	c, err := a.DialContext(context.Background(), "tcp", "10.0.0.2:7000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-ch
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	s.Write([]byte("never read"))
+	ep := c.(*gonet.TCPConn).Endpoint()
+	waitFor(t, func() bool { return ep.Info().RcvQueued > 0 })
+	s.(*gonet.TCPConn).SetLinger(0)
+	s.Close() // RST reaches c, which the user still holds
+	waitFor(t, func() bool { return ep.Info().State == tcp.Closed })
+	if a.Pool().Live()+b.Pool().Live() == 0 {
+		t.Fatal("reset dropped the unread data: the test no longer covers the case")
+	}
+	n.Close()
+	for _, h := range []*netsim.Host{a, b} {
+		if live := h.Pool().Live(); live != 0 {
+			t.Errorf("%s: %d buffers held after stack Close", h.Name, live)
+		}
+	}
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("Read after stack Close succeeded")
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 5s")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

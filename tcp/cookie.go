@@ -4,10 +4,22 @@ package tcp
 // what the connection needs (the MSS), keyed and time-stamped, and no
 // state is kept; a valid returning ACK creates the connection.
 //
-// Read before editing: RFC 4987 §3.6 (SYN cookies), RFC 9293 §3.10.7.2.
-// Linux: syncookies.c — __cookie_v4_init_sequence, __cookie_v4_check,
-// msstab. Like Linux without timestamps, a cookie connection carries no
-// window scaling, SACK or timestamps: the SYN-ACK offers none of them.
+// Read before editing: RFC 4987 §3.6 (SYN cookies), RFC 9293 §3.10.7.2,
+// RFC 7323 §2.2, §3.2 and §5.4 (window scale and timestamps on the SYN,
+// TSval a clock the peer only ever sees increase), RFC 2018 §2
+// (SACK-permitted). Linux: syncookies.c — __cookie_v4_init_sequence,
+// __cookie_v4_check, msstab, cookie_init_timestamp,
+// cookie_timestamp_decode.
+//
+// The options a cookie cannot hold. When the SYN carried timestamps, the
+// SYN-ACK offers them, with window scaling and SACK-permitted if the SYN
+// offered those, and, as Linux does, its TSval carries the peer's window
+// scale and SACK-permitted in its low cookieTSBits bits; the ACK echoes
+// that TSval as TSecr, and the connection is rebuilt with them. Our own
+// window scale is not stored: it is recomputed (rcvShift) from the
+// listener's buffer, as it was for the SYN-ACK. Without timestamps a
+// cookie connection carries no window scaling, SACK or timestamps: the
+// SYN-ACK offers only the MSS.
 
 import (
 	"crypto/sha256"
@@ -61,26 +73,70 @@ func (p *Proto) makeCookie(local, remote netip.AddrPort, peerISN seqnum.Value, m
 	return seqnum.Value(count<<24 | v), int(cookieMSS[idx])
 }
 
+// The TSval low bits of a cookie SYN-ACK (cf. TS_OPT_WSCALE_MASK,
+// TS_OPT_SACK, TSBITS): the peer's window scale, or cookieTSNoWS for
+// none, and SACK-permitted.
+const (
+	cookieTSBits   = 6
+	cookieTSWSMask = 0x0f
+	cookieTSNoWS   = 0x0f
+	cookieTSSACK   = 0x10
+)
+
+// cookieTSval returns the TSval of a cookie SYN-ACK answering options o:
+// the timestamp clock with its low bits replaced by the options, one
+// period back if that would be ahead of the clock, so that TSvals stay
+// monotonic for the peer's PAWS (cf. cookie_init_timestamp).
+func (p *Proto) cookieTSval(o *wire.TCPOptions) uint32 {
+	opts := uint32(cookieTSNoWS)
+	if o.HasWindowScale && !p.cfg.NoWindowScale {
+		opts = uint32(min(o.WindowScale, wire.TCPMaxWindowScale))
+	}
+	if o.SACKPermitted && !p.cfg.NoSACK {
+		opts |= cookieTSSACK
+	}
+	now := p.tsNow()
+	ts := now&^(1<<cookieTSBits-1) | opts
+	if int32(ts-now) > 0 {
+		ts -= 1 << cookieTSBits
+	}
+	return ts
+}
+
 // checkCookie validates the cookie an ACK returns (SEG.ACK-1) and
-// returns the MSS it carries.
-func (p *Proto) checkCookie(s *segment) (int, bool) {
+// returns the options it stands for: the MSS, and, when the ACK echoes a
+// timestamp, timestamps with the window scale and SACK-permitted the
+// echoed TSval carries (cf. cookie_timestamp_decode).
+func (p *Proto) checkCookie(s *segment) (wire.TCPOptions, bool) {
+	var o wire.TCPOptions
 	cookie := uint32(s.ack - 1)
 	peerISN := s.seq - 1
 	cur := p.cookieCount(p.clk.Now())
 	count := cookie >> 24
 	if (cur-count)&0xff > 1 {
-		return 0, false // expired (or from the future)
+		return o, false // expired (or from the future)
 	}
 	count = cur - (cur-count)&0xff
 	idx := (cookie - p.cookieHash(s.dst, s.src, peerISN, count)) & 0xffffff
 	if idx >= uint32(len(cookieMSS)) {
-		return 0, false
+		return o, false
 	}
-	return int(cookieMSS[idx]), true
+	o.MSS, o.HasMSS = cookieMSS[idx], true
+	if !s.opts.HasTimestamps || p.cfg.NoTimestamps {
+		return o, true // no timestamps: no other options (as the SYN-ACK offered)
+	}
+	o.HasTimestamps, o.TSVal, o.TSEcr = true, s.opts.TSVal, s.opts.TSEcr
+	bits := s.opts.TSEcr & (1<<cookieTSBits - 1)
+	o.SACKPermitted = bits&cookieTSSACK != 0
+	if ws := bits & cookieTSWSMask; ws != cookieTSNoWS {
+		o.WindowScale, o.HasWindowScale = uint8(ws), true // ≤ 14: cookieTSval capped it
+	}
+	return o, true
 }
 
 // sendCookieSynAck answers s statelessly with a SYN-ACK whose ISS is a
-// cookie, offering only the MSS option.
+// cookie, offering the MSS and, when s carried timestamps, timestamps,
+// window scaling and SACK-permitted as s offered them, held in the TSval.
 func (l *Endpoint) sendCookieSynAck(s *segment) {
 	p := l.p
 	rt, err := p.ip.RouteOutput(s.src.Addr(), s.dst.Addr())
@@ -93,19 +149,26 @@ func (l *Endpoint) sendCookieSynAck(s *segment) {
 	}
 	ourMSS := rt.MTU - ipTCPHdr
 	iss, _ := p.makeCookie(s.dst, s.src, s.seq, min(peerMSS, ourMSS))
-	const hl = wire.TCPMinHeaderLen + 4
+	o := wire.TCPOptions{MSS: uint16(ourMSS), HasMSS: true}
+	if s.opts.HasTimestamps && !p.cfg.NoTimestamps {
+		o.HasTimestamps, o.TSVal, o.TSEcr = true, p.cookieTSval(&s.opts), s.opts.TSVal
+		if s.opts.HasWindowScale && !p.cfg.NoWindowScale {
+			o.WindowScale, o.HasWindowScale = l.rcvShift(), true
+		}
+		o.SACKPermitted = s.opts.SACKPermitted && !p.cfg.NoSACK
+	}
+	hl := wire.TCPMinHeaderLen + o.Len()
 	b := p.pool.Get(pkt.MaxHeaderLen, hl)
 	h := b.View(0)
 	binary.BigEndian.PutUint16(h[0:], s.dst.Port())
 	binary.BigEndian.PutUint16(h[2:], s.src.Port())
 	binary.BigEndian.PutUint32(h[4:], uint32(iss))
 	binary.BigEndian.PutUint32(h[8:], uint32(s.seq+1))
-	binary.BigEndian.PutUint16(h[12:], hl/4<<12|uint16(wire.TCPFlagSYN|wire.TCPFlagACK))
+	binary.BigEndian.PutUint16(h[12:], uint16(hl/4)<<12|uint16(wire.TCPFlagSYN|wire.TCPFlagACK))
 	binary.BigEndian.PutUint16(h[14:], uint16(min(l.rcvBuf, 0xffff)))
 	binary.BigEndian.PutUint32(h[16:], 0)
-	h[20], h[21] = byte(wire.TCPOptMSS), 4
-	binary.BigEndian.PutUint16(h[22:], uint16(ourMSS))
-	binary.BigEndian.PutUint16(h[16:], wire.TCPChecksum(wire.PseudoHeaderSum(rt.Src, s.src.Addr(), ProtoNumber, hl), h))
+	o.Encode(h[wire.TCPMinHeaderLen:hl])
+	binary.BigEndian.PutUint16(h[16:], wire.TCPChecksum(wire.PseudoHeaderSum(rt.Src, s.src.Addr(), ProtoNumber, uint16(hl)), h))
 	b.SetTransportHeader()
 	p.stats.SyncookiesSent.Inc()
 	p.stats.OutSegs.Inc()

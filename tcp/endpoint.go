@@ -23,6 +23,14 @@ import (
 // NewEndpoint returns an unbound, unconnected socket.
 func (p *Proto) NewEndpoint() *Endpoint { return p.newEndpoint() }
 
+// isClosed reports whether Close was called: sockets then neither bind
+// nor connect. Context: any (takes p.mu).
+func (p *Proto) isClosed() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.closed
+}
+
 // Bind reserves a local address and port (port 0: ephemeral).
 // Errors: EADDRINUSE, EADDRNOTAVAIL, EINVAL. Context: process.
 func (ep *Endpoint) Bind(addr netip.AddrPort) error {
@@ -35,6 +43,9 @@ func (ep *Endpoint) Bind(addr netip.AddrPort) error {
 }
 
 func (ep *Endpoint) bindLocked(addr netip.AddrPort) error {
+	if ep.p.isClosed() {
+		return socket.ErrClosed
+	}
 	a := addr.Addr()
 	if !a.IsValid() {
 		a = netip.IPv4Unspecified()
@@ -61,11 +72,11 @@ func (ep *Endpoint) Connect(remote netip.AddrPort, cancel <-chan struct{}) error
 	if err := ep.startConnect(remote); err != nil {
 		return err
 	}
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
 	for {
-		ep.mu.Lock()
 		st, err := ep.state, ep.err
 		if st != SynSent && st != SynRcvd {
-			ep.mu.Unlock()
 			if st == Closed && err == nil {
 				err = syscall.ECONNRESET
 			}
@@ -74,22 +85,25 @@ func (ep *Endpoint) Connect(remote netip.AddrPort, cancel <-chan struct{}) error
 			}
 			return err
 		}
-		ep.mu.Unlock()
-		select {
-		case <-ep.estCh:
-		case <-cancel:
-			ep.mu.Lock()
-			if ep.state == SynSent || ep.state == SynRcvd {
-				ep.p.stats.AttemptFails.Inc()
-				if ep.state == SynRcvd {
-					ep.sendControlLocked(ep.snd.MAX, wire.TCPFlagRST|wire.TCPFlagACK)
-				}
-				ep.destroyLocked(syscall.ECANCELED)
-				ep.mu.Unlock()
-				return syscall.ECANCELED
+		if isClosed(cancel) {
+			ep.p.stats.AttemptFails.Inc()
+			if ep.state == SynRcvd {
+				ep.sendControlLocked(ep.snd.MAX, wire.TCPFlagRST|wire.TCPFlagACK)
 			}
-			ep.mu.Unlock()
+			ep.destroyLocked(syscall.ECANCELED)
+			return syscall.ECANCELED
 		}
+		ep.sleepLocked(&ep.estCh, cancel)
+	}
+}
+
+// isClosed reports whether c is closed (a nil c never is).
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -105,6 +119,9 @@ func (ep *Endpoint) startConnect(remote netip.AddrPort) error {
 	}
 	if ep.state != Closed || ep.hashed || ep.err != nil {
 		return syscall.EISCONN
+	}
+	if p.isClosed() { // the stack is closing: not "no route" (its devices are gone)
+		return socket.ErrClosed
 	}
 	rt, err := p.ip.RouteOutput(remote.Addr(), ep.local.Addr())
 	if err != nil {
@@ -155,18 +172,17 @@ func (ep *Endpoint) startConnect(remote netip.AddrPort) error {
 // reset or timeout, os.ErrDeadlineExceeded after the read deadline.
 // Context: process.
 func (ep *Endpoint) Read(p []byte) (int, error) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
 	for {
 		if ep.readDL.Expired() {
 			return 0, socket.ErrDeadlineExceeded
 		}
-		ep.mu.Lock()
 		if ep.closed {
-			ep.mu.Unlock()
 			return 0, socket.ErrClosed
 		}
 		if ep.rcvq.bytes > 0 && !ep.rdShut {
 			if len(p) == 0 {
-				ep.mu.Unlock()
 				return 0, nil
 			}
 			n := ep.rcvq.read(p)
@@ -177,7 +193,6 @@ func (ep *Endpoint) Read(p []byte) (int, error) {
 			if ep.rcvq.bytes > 0 {
 				signal(ep.rdCh)
 			}
-			ep.mu.Unlock()
 			return n, nil
 		}
 		var err error
@@ -192,15 +207,11 @@ func (ep *Endpoint) Read(p []byte) (int, error) {
 				err = io.EOF
 			}
 		}
-		ep.mu.Unlock()
 		if err != nil {
 			signal(ep.rdCh)
 			return 0, err
 		}
-		select {
-		case <-ep.rdCh:
-		case <-ep.readDL.Done():
-		}
+		ep.sleepLocked(&ep.rdCh, nil)
 	}
 }
 
@@ -249,37 +260,28 @@ func (ep *Endpoint) windowUpdateLocked() {
 // waits while the ring is full. Context: process.
 func (ep *Endpoint) Write(p []byte) (int, error) {
 	n := 0
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
 	for {
 		if ep.writeDL.Expired() {
 			return n, socket.ErrDeadlineExceeded
 		}
-		ep.mu.Lock()
 		if ep.closed {
-			ep.mu.Unlock()
 			return n, socket.ErrClosed
 		}
 		if ep.err != nil {
-			err := ep.err
-			ep.mu.Unlock()
-			return n, err
+			return n, ep.err
 		}
 		if ep.finQueued {
-			ep.mu.Unlock()
 			return n, syscall.EPIPE
 		}
 		switch ep.state {
 		case Established, CloseWait:
 		case SynSent, SynRcvd:
-			ep.mu.Unlock()
-			select {
-			case <-ep.wrCh:
-			case <-ep.writeDL.Done():
-			}
+			ep.sleepLocked(&ep.wrCh, nil)
 			continue
 		default:
-			notConn := ep.state == Closed && !ep.active && !ep.hashed || ep.state == Listen
-			ep.mu.Unlock()
-			if notConn {
+			if ep.state == Closed && !ep.active && !ep.hashed || ep.state == Listen {
 				return n, syscall.ENOTCONN
 			}
 			return n, syscall.EPIPE
@@ -290,14 +292,9 @@ func (ep *Endpoint) Write(p []byte) (int, error) {
 			ep.outputLocked(false)
 		}
 		if n == len(p) {
-			ep.mu.Unlock()
 			return n, nil
 		}
-		ep.mu.Unlock()
-		select {
-		case <-ep.wrCh:
-		case <-ep.writeDL.Done():
-		}
+		ep.sleepLocked(&ep.wrCh, nil)
 	}
 }
 
@@ -406,18 +403,14 @@ func (ep *Endpoint) waitLinger(d time.Duration) {
 	ch := make(chan struct{})
 	t := ep.p.clk.AfterFunc(d, func() { close(ch) })
 	defer t.Stop()
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
 	for {
-		ep.mu.Lock()
 		done := ep.state == Closed || ep.state == TimeWait || ep.state == FinWait2
-		ep.mu.Unlock()
-		if done || !ep.p.clk.Now().Before(deadline) {
+		if done || isClosed(ch) || !ep.p.clk.Now().Before(deadline) {
 			return
 		}
-		select {
-		case <-ep.wrCh:
-		case <-ch:
-			return
-		}
+		ep.sleepLocked(&ep.wrCh, ch)
 	}
 }
 
@@ -565,8 +558,8 @@ func (ep *Endpoint) State() State {
 
 // ReadDeadline and WriteDeadline return the socket's deadlines (the read
 // deadline also bounds Accept).
-func (ep *Endpoint) ReadDeadline() *socket.Deadline  { return ep.readDL }
-func (ep *Endpoint) WriteDeadline() *socket.Deadline { return ep.writeDL }
+func (ep *Endpoint) ReadDeadline() *socket.Deadline  { return &ep.readDL }
+func (ep *Endpoint) WriteDeadline() *socket.Deadline { return &ep.writeDL }
 
 // Info is a snapshot for `ss -i` and tests (cf. struct tcp_info).
 type Info struct {

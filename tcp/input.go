@@ -304,7 +304,9 @@ func (ep *Endpoint) acceptableLocked(s *segment) bool {
 		return s.seq == ep.rcv.NXT
 	}
 	if l == 0 {
-		return s.seq.InWindow(ep.rcv.NXT, w)
+		// Up to and including the right edge, as Linux's tcp_sequence
+		// and BSD: a peer that filled the window sends its ACKs there.
+		return s.seq.InWindow(ep.rcv.NXT, w+1)
 	}
 	return s.seq.InWindow(ep.rcv.NXT, w) || s.seq.Add(l-1).InWindow(ep.rcv.NXT, w)
 }

@@ -134,7 +134,7 @@ func (l *Endpoint) cookieAckLocked(s *segment) bool {
 	if lst.overflowAt.IsZero() || p.clk.Now().Sub(lst.overflowAt) > 2*cookiePeriod {
 		return false
 	}
-	mss, ok := p.checkCookie(s)
+	o, ok := p.checkCookie(s)
 	if !ok {
 		p.stats.SyncookiesFailed.Inc()
 		return false
@@ -150,7 +150,8 @@ func (l *Endpoint) cookieAckLocked(s *segment) bool {
 	}
 	defer c.mu.Unlock()
 	p.stats.SyncookiesRecv.Inc()
-	c.negotiateLocked(&wire.TCPOptions{MSS: uint16(mss), HasMSS: true})
+	c.rcv.Shift = c.rcvShift() // as sendCookieSynAck offered it
+	c.negotiateLocked(&o)
 	c.rcv.IRS, c.rcv.NXT = s.seq-1, s.seq
 	c.rcv.right = c.rcv.NXT.Add(seqnum.Size(min(c.rcvBuf, 0xffff)))
 	c.rcv.WND = uint32(min(c.rcvBuf, 0xffff))
@@ -167,7 +168,8 @@ func (l *Endpoint) cookieAckLocked(s *segment) bool {
 	signal(l.rdCh)
 	c.state = Listen
 	c.setStateLocked(SynRcvd)
-	c.snd.WND, c.maxSndWnd = uint32(s.wnd), uint32(s.wnd)
+	c.snd.WND = uint32(s.wnd) << c.snd.Shift // an ACK: scaled (RFC 7323 §2.3)
+	c.maxSndWnd = c.snd.WND
 	c.snd.WL1, c.snd.WL2 = s.seq, s.ack
 	c.establishLocked()
 	if c.ackLocked(s) {
@@ -215,12 +217,16 @@ func (l *Endpoint) childGone(c *Endpoint) {
 	c.parent = nil
 }
 
-// Listen makes the socket a listener with the given backlog (≤ 0: 128,
-// Linux's somaxconn default), binding an ephemeral port if unbound.
-// Errors: EADDRINUSE, EINVAL (connected or closed). Context: process.
+// DefaultBacklog is the backlog of Listen(0): Linux's somaxconn default
+// since 5.4, which is what package net's listeners get there.
+const DefaultBacklog = 4096
+
+// Listen makes the socket a listener with the given backlog (≤ 0:
+// DefaultBacklog), binding an ephemeral port if unbound. Errors:
+// EADDRINUSE, EINVAL (connected or closed). Context: process.
 func (ep *Endpoint) Listen(backlog int) error {
 	if backlog <= 0 {
-		backlog = 128
+		backlog = DefaultBacklog
 	}
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
@@ -248,14 +254,13 @@ func (ep *Endpoint) Listen(backlog int) error {
 // Accept waits for an established connection (cf. inet_csk_accept). The
 // read deadline bounds the wait. Context: process.
 func (ep *Endpoint) Accept() (*Endpoint, error) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
 	for {
-		ep.mu.Lock()
 		if ep.closed {
-			ep.mu.Unlock()
 			return nil, socket.ErrClosed
 		}
 		if ep.lst == nil || ep.state != Listen {
-			ep.mu.Unlock()
 			return nil, syscall.EINVAL
 		}
 		if len(ep.lst.accept) > 0 {
@@ -266,17 +271,12 @@ func (ep *Endpoint) Accept() (*Endpoint, error) {
 			if len(ep.lst.accept) > 0 {
 				signal(ep.rdCh)
 			}
-			ep.mu.Unlock()
 			return c, nil
 		}
-		ep.mu.Unlock()
 		if ep.readDL.Expired() {
 			return nil, socket.ErrDeadlineExceeded
 		}
-		select {
-		case <-ep.rdCh:
-		case <-ep.readDL.Done():
-		}
+		ep.sleepLocked(&ep.rdCh, nil)
 	}
 }
 
@@ -327,6 +327,10 @@ func abortChildren(children []*Endpoint) {
 		if c.state != Closed {
 			c.sendControlLocked(c.snd.MAX, wire.TCPFlagRST|wire.TCPFlagACK)
 			c.destroyLocked(syscall.ECONNRESET)
+		} else {
+			// Reset while queued: free what it received.
+			c.rcvq.flush()
+			c.p.trackEnded(c, false)
 		}
 		c.mu.Unlock()
 	}

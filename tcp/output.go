@@ -230,7 +230,7 @@ func (ep *Endpoint) transmitLocked(seq seqnum.Value, flags wire.TCPFlags, n int)
 	}
 	olen := o.Len()
 	hlen := wire.TCPMinHeaderLen + olen
-	b := p.pool.Get(pkt.MaxHeaderLen, hlen+n)
+	b := p.pool.Get(pkt.MaxHeaderLen, hlen)
 	buf := b.View(0)
 	var wnd uint32
 	var wfield uint16
@@ -255,11 +255,19 @@ func (ep *Endpoint) transmitLocked(seq seqnum.Value, flags wire.TCPFlags, n int)
 	binary.BigEndian.PutUint16(buf[14:], wfield)
 	binary.BigEndian.PutUint32(buf[16:], 0) // checksum, urgent pointer
 	o.Encode(buf[wire.TCPMinHeaderLen:hlen])
+	sum := wire.Checksum(buf, wire.PseudoHeaderSum(ep.rt.Src, ep.remote.Addr(), ProtoNumber, uint16(hlen+n)))
 	if n > 0 {
-		ep.sndq.copyOut(int(seq.Sub(ep.ringSeq)), buf[hlen:])
+		// The payload is the send queue's own bytes, by reference: the
+		// one copy was the Write's.
+		ep.sndq.appendTo(b, int(seq.Sub(ep.ringSeq)), n)
+		off := hlen
+		for i := 1; i < b.NumViews(); i++ {
+			v := b.View(i)
+			sum = wire.Combine(sum, wire.Checksum(v, 0), off)
+			off += len(v)
+		}
 	}
-	cs := wire.TCPChecksum(wire.PseudoHeaderSum(ep.rt.Src, ep.remote.Addr(), ProtoNumber, uint16(hlen+n)), buf)
-	binary.BigEndian.PutUint16(buf[16:], cs)
+	binary.BigEndian.PutUint16(buf[16:], ^wire.Fold(sum))
 	b.SetTransportHeader()
 
 	st := p.stats

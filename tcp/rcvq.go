@@ -36,7 +36,7 @@ func (q *recvQueue) read(p []byte) int {
 			q.bufs[q.head] = nil
 			q.head++
 		} else {
-			b.Pull(k)
+			b.Skip(k) // no copy, however the payload is split into views
 		}
 	}
 	q.bytes -= n

@@ -1,22 +1,27 @@
 package tcp
 
-// The send buffer: a byte ring holding the bytes from SND.UNA to the end
-// of what the application wrote. It is also the retransmission queue:
-// segments are cut from it by sequence offset when sent or resent, so an
+// The send buffer: the bytes from SND.UNA to the end of what the
+// application wrote. It is also the retransmission queue: segments take
+// their payload from it by sequence offset when sent or resent, so an
 // ACK frees bytes by moving the head, never by walking a list (cf. Linux's
-// sk_write_queue + tcp_rtx_queue, kept as one ring here).
+// sk_write_queue + tcp_rtx_queue, kept as one queue here).
+//
+// The bytes live in a pkt.Stream: a Write copies them in once, and each
+// segment's packet refers to them without a second copy (cf. the page
+// fragments tcp_sendmsg fills and skbs point into). An empty queue holds
+// no memory, so an idle connection costs nothing here.
 
-// sendRing is the byte ring. Not safe for concurrent use: the
+import "ustack/pkt"
+
+// sendRing is the send queue. Not safe for concurrent use: the
 // connection's lock guards it.
 type sendRing struct {
-	buf   []byte // allocated lazily and grown by doubling up to limit
-	head  int    // index of the byte at SND.UNA
-	n     int    // bytes held
-	limit int    // SO_SNDBUF
+	s     pkt.Stream
+	limit int // SO_SNDBUF
 }
 
-func (r *sendRing) len() int  { return r.n }
-func (r *sendRing) free() int { return max(r.limit-r.n, 0) }
+func (r *sendRing) len() int  { return r.s.Len() }
+func (r *sendRing) free() int { return max(r.limit-r.s.Len(), 0) }
 
 // write copies as much of p as fits and returns how many bytes it took.
 // This is the one copy in of a Write.
@@ -25,51 +30,15 @@ func (r *sendRing) write(p []byte) int {
 	if k == 0 {
 		return 0
 	}
-	if r.n+k > len(r.buf) {
-		r.grow(r.n + k)
-	}
-	tail := (r.head + r.n) % len(r.buf)
-	c := copy(r.buf[tail:], p[:k])
-	if c < k {
-		copy(r.buf, p[c:k])
-	}
-	r.n += k
-	return k
+	return r.s.Write(p[:k])
 }
 
-func (r *sendRing) grow(need int) {
-	size := max(len(r.buf), 4096)
-	for size < need {
-		size *= 2
-	}
-	size = min(max(size, need), max(r.limit, need))
-	nb := make([]byte, size)
-	r.copyOut(0, nb[:r.n])
-	r.buf, r.head = nb, 0
-}
-
-// copyOut copies len(dst) bytes starting off bytes past the head.
-func (r *sendRing) copyOut(off int, dst []byte) {
-	if len(dst) == 0 {
-		return
-	}
-	start := (r.head + off) % len(r.buf)
-	c := copy(dst, r.buf[start:])
-	if c < len(dst) {
-		copy(dst[c:], r.buf)
-	}
-}
+// appendTo adds the n bytes starting off bytes past the head to b, by
+// reference.
+func (r *sendRing) appendTo(b *pkt.Buf, off, n int) { r.s.AppendTo(b, off, n) }
 
 // consume drops n acknowledged bytes from the head.
-func (r *sendRing) consume(n int) {
-	n = min(n, r.n)
-	r.n -= n
-	if r.n == 0 {
-		r.head = 0
-		return
-	}
-	r.head = (r.head + n) % len(r.buf)
-}
+func (r *sendRing) consume(n int) { r.s.Consume(min(n, r.s.Len())) }
 
 // release frees the memory (the connection is done).
-func (r *sendRing) release() { r.buf, r.head, r.n = nil, 0, 0 }
+func (r *sendRing) release() { r.s.Release() }

@@ -39,27 +39,24 @@ type recvVars struct {
 	right seqnum.Value // right edge last advertised (never moved left)
 }
 
-// tcpTimer is one connection timer on the injected clock, re-armed
-// lazily: arming for a later time leaves the clock timer alone and the
-// callback re-arms for the remainder (cf. sk_reset_timer).
-type tcpTimer struct {
-	t       clock.Timer
-	at      time.Time // when it is due; zero when disarmed
-	sched   time.Time // when the clock timer will fire
-	pending bool
-}
-
 // Endpoint is one TCP socket: a connection, or a listener. Its methods
 // are safe for concurrent use. Lock order: see the package comment.
 type Endpoint struct {
 	p       *Proto
-	readDL  *socket.Deadline
-	writeDL *socket.Deadline
-	rdCh    chan struct{} // readable, EOF or error; also Accept's wake-up
-	wrCh    chan struct{} // writable or error
-	estCh   chan struct{} // the handshake ended (either way)
+	readDL  socket.Deadline // also bounds Accept
+	writeDL socket.Deadline
 
-	mu       sync.Mutex
+	mu sync.Mutex
+
+	// Wait channels (cf. the socket's wait queue, sk_sleep): a blocked
+	// call sleeps on one, made by the first sleeper (see sleepLocked) and
+	// dropped when the connection goes idle with no one asleep
+	// (reclaimLocked), so that an idle connection nobody waits on holds
+	// none. signal, with mu held, wakes one sleeper; nil means no one
+	// sleeps. wakeAllLocked wakes them all (close, reset, deadlines).
+	rdCh, wrCh, estCh chan struct{} // readable, EOF or error (and Accept's wake-up); writable or error; the handshake ended
+	sleepers          int32         // calls asleep on any of them
+
 	state    State
 	local    netip.AddrPort
 	remote   netip.AddrPort
@@ -119,8 +116,11 @@ type Endpoint struct {
 	quickAcks      int  // data segments still to ACK at once (slow start)
 	unackedBytes   int  // in-order bytes received since the last ACK sent
 
-	// Timers.
+	// Timers (timers.go): five deadlines behind one clock timer.
 	rto, delack, persist, keep, wait tcpTimer
+	clockTimer                       clock.Timer   // nil until first armed, and again when idle
+	clockAt                          time.Duration // when clockTimer fires, from the epoch
+	clockPending                     bool
 
 	// Keepalive.
 	keepalive  bool
@@ -151,30 +151,76 @@ type Endpoint struct {
 }
 
 func (p *Proto) newEndpoint() *Endpoint {
-	clk := p.clk
 	ep := &Endpoint{
-		p: p, readDL: socket.NewDeadline(clk), writeDL: socket.NewDeadline(clk),
-		rdCh: make(chan struct{}, 1), wrCh: make(chan struct{}, 1), estCh: make(chan struct{}, 1),
-		rcvBuf: p.cfg.RcvBuf, linger: -1, rcvAuto: true, sndAuto: true,
+		p: p, rcvBuf: p.cfg.RcvBuf, linger: -1, rcvAuto: true, sndAuto: true,
 		keepIdle: p.cfg.KeepIdle, keepIntvl: p.cfg.KeepIntvl, keepCnt: p.cfg.KeepCnt,
 	}
+	wake := ep.deadlinePassed
+	ep.readDL.Init(p.clk, wake)
+	ep.writeDL.Init(p.clk, wake)
 	ep.sndq.limit = p.cfg.SndBuf
+	ep.sndq.s.Pool = p.pool
 	ep.rtt.init(p.cfg.MinRTO)
 	return ep
 }
 
+// signal wakes one sleeper on ch, if any. Called with the endpoint's mu
+// held (ch is one of its wait channels).
 func signal(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
-	default:
+	default: // a wake-up is already pending, or no one sleeps (nil)
 	}
 }
 
-// wakeAllLocked wakes every waiter to re-examine the state.
+// wakeAllLocked wakes every sleeper to re-examine the state: it closes
+// the wait channels (a broadcast, where signal wakes one) and forgets
+// them, so that no one signals a closed channel and later sleepers make
+// new ones. For events every call must see: close, reset, a deadline.
 func (ep *Endpoint) wakeAllLocked() {
-	signal(ep.rdCh)
-	signal(ep.wrCh)
-	signal(ep.estCh)
+	for _, ch := range [...]*chan struct{}{&ep.rdCh, &ep.wrCh, &ep.estCh} {
+		if *ch != nil {
+			close(*ch)
+			*ch = nil
+		}
+	}
+}
+
+// deadlinePassed is the deadlines' wake-up: the sleepers see Expired.
+// Context: timer, or process (a Set in the past).
+func (ep *Endpoint) deadlinePassed() {
+	ep.mu.Lock()
+	ep.wakeAllLocked()
+	ep.mu.Unlock()
+}
+
+// sleepLocked waits, ep.mu released meanwhile, until *ch is signalled or
+// cancel is closed (nil: never). ch is one of rdCh, wrCh, estCh; the
+// first sleeper makes it, and it stays while the connection is busy (a
+// sleep costs no allocation then). Whoever signals holds ep.mu, and the
+// caller checked its condition under it before sleeping, so no wake-up
+// falls between the two. Context: process.
+func (ep *Endpoint) sleepLocked(ch *chan struct{}, cancel <-chan struct{}) {
+	if *ch == nil {
+		*ch = make(chan struct{}, 1)
+	}
+	c := *ch
+	ep.sleepers++
+	ep.mu.Unlock()
+	select {
+	case <-c:
+	case <-cancel:
+	}
+	ep.mu.Lock()
+	ep.sleepers--
+}
+
+// dropWaitChansLocked forgets the wait channels when no call sleeps (a
+// pending wake-up goes with them: there is no one to wake).
+func (ep *Endpoint) dropWaitChansLocked() {
+	if ep.sleepers == 0 {
+		ep.rdCh, ep.wrCh, ep.estCh = nil, nil, nil
+	}
 }
 
 // setStateLocked moves to state s, firing tcp:::state-change and keeping
@@ -204,25 +250,43 @@ func (ep *Endpoint) destroyLocked(err error) {
 	if err != nil && ep.err == nil {
 		ep.err = err
 	}
+	// A child dying in SYN_RCVD was never the user's; any other socket
+	// not yet closed is, and may still be read.
+	held := !ep.closed
 	if ep.state == SynRcvd && ep.parent != nil {
 		ep.parent.childGone(ep)
+		held = false
 	}
 	ep.setStateLocked(Closed)
-	for _, t := range []*tcpTimer{&ep.rto, &ep.delack, &ep.persist, &ep.keep, &ep.wait} {
-		ep.stopTimer(t)
-	}
+	ep.stopTimersLocked()
 	ep.ooo.flush()
 	ep.sndq.release()
 	if ep.lst != nil {
 		ep.closeListenerLocked()
 	}
 	ep.unhashLocked()
+	ep.p.trackEnded(ep, held)
 	if ep.closed {
 		ep.rcvq.flush()
 		ep.readDL.Stop()
 		ep.writeDL.Stop()
 	}
 	ep.wakeAllLocked()
+}
+
+// trackEnded records (held) or forgets a connection that has ended while
+// its user may still read from it, so that Proto.Close can free it.
+func (p *Proto) trackEnded(ep *Endpoint, held bool) {
+	p.mu.Lock()
+	if held {
+		if p.ended == nil {
+			p.ended = make(map[*Endpoint]struct{})
+		}
+		p.ended[ep] = struct{}{}
+	} else {
+		delete(p.ended, ep)
+	}
+	p.mu.Unlock()
 }
 
 // unhashLocked removes the connection from the demux table and gives the

@@ -128,7 +128,11 @@ type Proto struct {
 	mu        sync.RWMutex
 	conns     map[fourTuple]*Endpoint
 	listeners map[uint16][]*Endpoint
-	closed    bool
+	// ended holds connections that ended (reset, timed out) while the
+	// user still holds the socket: out of the demux table, they may keep
+	// received data for the user to read, and Close must still free it.
+	ended  map[*Endpoint]struct{}
+	closed bool
 }
 
 type fourTuple struct {
@@ -312,6 +316,9 @@ func (p *Proto) Close() {
 	}
 	for _, l := range p.listeners {
 		all = append(all, l...)
+	}
+	for ep := range p.ended {
+		all = append(all, ep)
 	}
 	p.mu.Unlock()
 	for _, ep := range all {

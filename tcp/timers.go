@@ -18,72 +18,125 @@ import (
 	"ustack/wire"
 )
 
+// tcpTimer is one of a connection's five timers: when it is due, as an
+// offset from the stack's timestamp epoch (zero: disarmed), and what it
+// does then. The five share one clock timer per connection, set for the
+// earliest of them and re-armed lazily: arming for a later time or
+// disarming leaves it alone, and when it fires it runs what is due and
+// sets itself for what remains (cf. sk_reset_timer and the one
+// icsk_retransmit_timer Linux multiplexes over RTO, probe and loss probe).
+// A clock timer that fires with nothing left to do is dropped, so an
+// idle connection without keepalive holds none.
+type tcpTimer struct {
+	at   time.Duration
+	fire func(*Endpoint)
+}
+
+func (t *tcpTimer) armed() bool { return t.at != 0 }
+
+// sinceEpochLocked is the time of the event being handled on the scale
+// tcpTimer.at uses.
+func (ep *Endpoint) sinceEpochLocked() time.Duration { return ep.nowLocked().Sub(ep.p.epoch) }
+
 // armTimer makes t due d from now, calling fire (with ep.mu held) then.
 func (ep *Endpoint) armTimer(t *tcpTimer, d time.Duration, fire func(*Endpoint)) {
-	now := ep.nowLocked()
-	t.at = now.Add(d)
-	if t.pending && !t.at.Before(t.sched) {
+	now := ep.sinceEpochLocked()
+	t.at, t.fire = max(now+d, 1), fire
+	if ep.clockPending && ep.clockAt <= t.at {
 		return // the clock timer fires first and re-arms
 	}
-	t.sched, t.pending = t.at, true
-	if t.t == nil {
-		t.t = ep.p.clk.AfterFunc(d, func() { ep.timerFired(t, fire) })
+	ep.setClockLocked(now, t.at)
+}
+
+// setClockLocked sets the connection's clock timer to fire at at.
+func (ep *Endpoint) setClockLocked(now, at time.Duration) {
+	ep.clockAt, ep.clockPending = at, true
+	if ep.clockTimer == nil {
+		ep.clockTimer = ep.p.clk.AfterFunc(at-now, ep.onClock)
 	} else {
-		t.t.Reset(d)
+		ep.clockTimer.Reset(at - now)
 	}
 }
 
-func (ep *Endpoint) stopTimer(t *tcpTimer) {
-	t.at = time.Time{}
-	if t.pending && t.t != nil {
-		t.t.Stop()
-		t.pending = false
+// stopTimer disarms t; the clock timer is left to fire (lazily).
+func (ep *Endpoint) stopTimer(t *tcpTimer) { t.at = 0 }
+
+// stopTimersLocked disarms every timer and releases the clock timer.
+func (ep *Endpoint) stopTimersLocked() {
+	for _, t := range ep.timers() {
+		t.at = 0
+	}
+	if ep.clockTimer != nil {
+		ep.clockTimer.Stop()
+		ep.clockTimer, ep.clockPending = nil, false
 	}
 }
 
-func (t *tcpTimer) armed() bool { return !t.at.IsZero() }
+func (ep *Endpoint) timers() [5]*tcpTimer {
+	return [5]*tcpTimer{&ep.rto, &ep.delack, &ep.persist, &ep.keep, &ep.wait}
+}
 
-// timerFired runs in the clock's context. Context: timer.
-func (ep *Endpoint) timerFired(t *tcpTimer, fire func(*Endpoint)) {
+// onClock runs the timers that are due, earliest first, reclaims idle
+// buffers, and sets the clock timer for the next one. Context: timer.
+func (ep *Endpoint) onClock() {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	t.pending = false
-	if t.at.IsZero() || ep.state == Closed {
+	ep.clockPending = false
+	if ep.state == Closed {
 		return
 	}
-	now := ep.p.clk.Now()
-	if now.Before(t.at) {
-		d := t.at.Sub(now)
-		t.sched, t.pending = t.at, true
-		t.t.Reset(d)
-		return
+	now := ep.stampLocked().Sub(ep.p.epoch)
+	defer ep.unstampLocked()
+	for range 2 * len(ep.timers()) { // a fire re-arms only into the future; bounded anyway
+		var next *tcpTimer
+		for _, t := range ep.timers() {
+			if t.armed() && (next == nil || t.at < next.at) {
+				next = t
+			}
+		}
+		if next == nil || next.at > now {
+			break
+		}
+		next.at = 0
+		next.fire(ep)
+		if ep.state == Closed {
+			return // destroyed: the timers are stopped
+		}
 	}
-	t.at = time.Time{}
-	ep.evNow, ep.evNowOK = now, true
-	fire(ep)
-	ep.unstampLocked()
+	ep.reclaimLocked()
+	var next time.Duration
+	for _, t := range ep.timers() {
+		if t.armed() && (next == 0 || t.at < next) {
+			next = t.at
+		}
+	}
+	switch {
+	case next == 0 && !ep.clockPending:
+		ep.clockTimer = nil // idle: a later arm makes a new one
+	case next == 0, ep.clockPending && ep.clockAt <= next:
+		// A fire armed the clock timer in time.
+	default:
+		ep.setClockLocked(now, max(next, now))
+	}
 }
 
-// stampLocked reads the clock for the event being handled and returns
-// the reading; until unstampLocked, nowLocked answers with it instead of
-// reading the clock again (each read costs tens of nanoseconds, and a
-// segment's handling wants the time half a dozen times). Only handlers
-// that return without waiting may stamp: a stamp must never outlive the
-// event.
-func (ep *Endpoint) stampLocked() time.Time {
-	ep.evNow, ep.evNowOK = ep.p.clk.Now(), true
-	return ep.evNow
-}
-
-func (ep *Endpoint) unstampLocked() { ep.evNowOK = false }
-
-// nowLocked is the time of the event being handled, or the clock's time
-// outside one.
-func (ep *Endpoint) nowLocked() time.Time {
-	if ep.evNowOK {
-		return ep.evNow
+// reclaimLocked gives back the memory of buffers left empty — the send
+// queue once all it held is acknowledged, the receive and out-of-order
+// queues once drained (cf. sk_mem_reclaim) — and of the wait channels no
+// one sleeps on, so that an idle connection holds none. It runs when the
+// clock timer fires: a connection keeps them while busy, and gives them
+// up about an RTO after its last send.
+func (ep *Endpoint) reclaimLocked() {
+	ep.dropWaitChansLocked()
+	if ep.sndq.len() == 0 {
+		ep.sndq.release()
 	}
-	return ep.p.clk.Now()
+	if ep.rcvq.bytes == 0 {
+		ep.rcvq.flush()
+	}
+	if ep.ooo.empty() {
+		ep.ooo.flush()
+	}
 }
 
 // rtoDuration is the current RTO with exponential backoff.
@@ -123,13 +176,16 @@ func (ep *Endpoint) onRTO() {
 		return
 	}
 	st.Timeouts.Inc()
+	if ep.sackOK {
+		ep.sackTimeoutLocked() // RFC 6675 §5.1 (recovery.go)
+		return
+	}
 	ep.cc.OnTimeout(ep.inFlight(), ep.p.clk.Now())
 	ep.fireCwnd("rto")
 	ep.inRecovery, ep.inflate, ep.dupAcks = false, 0, 0
 	ep.recover = ep.snd.MAX
 	ep.rttTiming = false // Karn: no sample from retransmitted data
 	ep.backoff++
-	ep.sb.highRxt = ep.snd.UNA
 	ep.snd.NXT = ep.snd.UNA // go back N: resend from the first unacked byte (SACKed ranges skipped)
 	ep.retransmitHeadLocked()
 	ep.armRTOLocked()
