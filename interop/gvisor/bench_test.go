@@ -2,9 +2,11 @@ package gvisor
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -35,31 +37,36 @@ import (
 
 type benchTopology struct {
 	name string
-	make func(b *testing.B) (a, c side) // sender/client, receiver/server
+	make func(b *testing.B, mtu int) (a, c side) // sender/client, receiver/server; mtu 0: 1500
 }
 
 var benchTopologies = []benchTopology{
-	{"ustack-ustack", func(b *testing.B) (side, side) { return newUstackPair(b, wireOptions{FastBuffers: true}) }},
-	{"gvisor-gvisor", func(b *testing.B) (side, side) { return newGVisorPair(b, wireOptions{}) }},
+	{"ustack-ustack", func(b *testing.B, mtu int) (side, side) {
+		return newUstackPair(b, wireOptions{MTU: mtu, FastBuffers: true})
+	}},
+	{"gvisor-gvisor", func(b *testing.B, mtu int) (side, side) { return newGVisorPair(b, wireOptions{MTU: mtu}) }},
 	// gVisor's own in-memory link (link/pipe under link/ethernet), for the
 	// cost of Link and the vwire hop: pipe delivers synchronously in the
 	// sender's goroutine, with no queue, copy or goroutine hand-off.
-	{"gvisor-gvisor-pipe", func(b *testing.B) (side, side) { return newGVisorPipePair(b) }},
-	{"ustack-gvisor", func(b *testing.B) (side, side) {
-		return newPairOpts(b, wireOptions{FastBuffers: true}).sides()
+	{"gvisor-gvisor-pipe", func(b *testing.B, mtu int) (side, side) { return newGVisorPipePair(b, mtu) }},
+	{"ustack-gvisor", func(b *testing.B, mtu int) (side, side) {
+		return newPairOpts(b, wireOptions{MTU: mtu, FastBuffers: true}).sides()
 	}},
-	{"gvisor-ustack", func(b *testing.B) (side, side) {
-		us, gv := newPairOpts(b, wireOptions{FastBuffers: true}).sides()
+	{"gvisor-ustack", func(b *testing.B, mtu int) (side, side) {
+		us, gv := newPairOpts(b, wireOptions{MTU: mtu, FastBuffers: true}).sides()
 		return gv, us
 	}},
 }
 
 // newGVisorPipePair is newGVisorPair over gVisor's pipe link instead of
 // vwire and Link.
-func newGVisorPipePair(tb testing.TB) (side, side) {
+func newGVisorPipePair(tb testing.TB, mtu int) (side, side) {
 	tb.Helper()
+	if mtu == 0 {
+		mtu = 1500
+	}
 	ma, mb := vwire.SeededMAC(4, 1), vwire.SeededMAC(4, 2)
-	pa, pb := pipe.New(tcpip.LinkAddress(ma[:]), tcpip.LinkAddress(mb[:]), 1500+header.EthernetMinimumSize)
+	pa, pb := pipe.New(tcpip.LinkAddress(ma[:]), tcpip.LinkAddress(mb[:]), uint32(mtu+header.EthernetMinimumSize))
 	mk := func(ep gstack.LinkEndpoint, p netip.Prefix) *Host {
 		h, err := newHostOn(ethernet.New(ep), p)
 		if err != nil {
@@ -134,7 +141,7 @@ func BenchmarkUDP64(b *testing.B) {
 }
 
 func benchUDP(b *testing.B, tp benchTopology, size int) {
-	tx, rx := tp.make(b)
+	tx, rx := tp.make(b, 0)
 	pc, err := rx.ListenUDP(benchPort)
 	if err != nil {
 		b.Fatalf("%s ListenUDP = %v", rx.Name(), err)
@@ -213,7 +220,7 @@ func benchUDP(b *testing.B, tp benchTopology, size int) {
 func BenchmarkUDPRTT(b *testing.B) {
 	for _, tp := range benchTopologies {
 		b.Run(tp.name, func(b *testing.B) {
-			cli, srv := tp.make(b)
+			cli, srv := tp.make(b, 0)
 			pc, err := srv.ListenUDP(benchPort)
 			if err != nil {
 				b.Fatalf("%s ListenUDP = %v", srv.Name(), err)
@@ -292,41 +299,47 @@ func tcpPair(b *testing.B, cli, srv side) (c, s net.Conn) {
 }
 
 // BenchmarkTCPBulk measures one connection's throughput client to server
-// (MB/s), in 64 KiB writes.
+// (MB/s), in 64 KiB writes, at MTU 1500 and at MTU 65,535.
 func BenchmarkTCPBulk(b *testing.B) {
-	for _, tp := range benchTopologies {
-		b.Run(tp.name, func(b *testing.B) {
-			cli, srv := tp.make(b)
-			c, s := tcpPair(b, cli, srv)
-			const chunk = 64 << 10
-			buf := make([]byte, chunk)
-			var got atomic.Int64
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				n, _ := io.Copy(io.Discard, s)
-				got.Store(n)
-			}()
-			b.SetBytes(chunk)
-			report := reportTCPStats(b, cli, srv)
-			b.ResetTimer()
-			for range b.N {
-				if _, err := c.Write(buf); err != nil {
-					b.Fatalf("Write = %v", err)
-				}
-			}
-			c.Close() // the FIN follows the data: io.Copy ends when all is in
-			select {
-			case <-done:
-			case <-time.After(tcpTimeout):
-				b.Fatalf("receiver did not finish")
-			}
-			b.StopTimer()
-			report()
-			if want := int64(b.N) * chunk; got.Load() != want {
-				b.Fatalf("received %d bytes, want %d", got.Load(), want)
-			}
-		})
+	for _, mtu := range []int{1500, 65535} {
+		for _, tp := range benchTopologies {
+			b.Run(fmt.Sprintf("mtu%d/%s", mtu, tp.name), func(b *testing.B) {
+				cli, srv := tp.make(b, mtu)
+				benchBulk(b, cli, srv)
+			})
+		}
+	}
+}
+
+func benchBulk(b *testing.B, cli, srv side) {
+	c, s := tcpPair(b, cli, srv)
+	const chunk = 64 << 10
+	buf := make([]byte, chunk)
+	var got atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n, _ := io.Copy(io.Discard, s)
+		got.Store(n)
+	}()
+	b.SetBytes(chunk)
+	report := reportTCPStats(b, cli, srv)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := c.Write(buf); err != nil {
+			b.Fatalf("Write = %v", err)
+		}
+	}
+	c.Close() // the FIN follows the data: io.Copy ends when all is in
+	select {
+	case <-done:
+	case <-time.After(tcpTimeout):
+		b.Fatalf("receiver did not finish")
+	}
+	b.StopTimer()
+	report()
+	if want := int64(b.N) * chunk; got.Load() != want {
+		b.Fatalf("received %d bytes, want %d", got.Load(), want)
 	}
 }
 
@@ -335,7 +348,7 @@ func BenchmarkTCPBulk(b *testing.B) {
 func BenchmarkTCPRTT(b *testing.B) {
 	for _, tp := range benchTopologies {
 		b.Run(tp.name, func(b *testing.B) {
-			cli, srv := tp.make(b)
+			cli, srv := tp.make(b, 0)
 			c, s := tcpPair(b, cli, srv)
 			go func() {
 				buf := make([]byte, 1)
@@ -373,7 +386,7 @@ func BenchmarkTCPRTT(b *testing.B) {
 func BenchmarkTCPConnRate(b *testing.B) {
 	for _, tp := range benchTopologies {
 		b.Run(tp.name, func(b *testing.B) {
-			cli, srv := tp.make(b)
+			cli, srv := tp.make(b, 0)
 			needTCP(b, cli, srv)
 			ln, err := srv.ListenTCP(benchPort)
 			if err != nil {
@@ -424,4 +437,158 @@ func BenchmarkTCPConnRate(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 		})
 	}
+}
+
+// idleConns is how many connections BenchmarkIdleConnMemory holds open.
+const idleConns = 10000
+
+// BenchmarkIdleConnMemory reports the heap an idle established TCP
+// connection holds, on ustack-ustack and gvisor-gvisor: HeapAlloc after a
+// full GC with idleConns connections open between the two stacks, less
+// HeapAlloc before they were dialled, over idleConns. Both endpoints of
+// each connection live in this process and both count, each with its
+// net.Conn wrapper: B/conn is a client socket plus a server socket;
+// B/endpoint is half of it, one socket. Each connection carried 1 KiB
+// each way before going idle, so that buffers that grow on first use and
+// are kept are counted, then idled a second (ustack gives an idle
+// connection's empty buffers back when its timer next runs, about an RTO
+// after its last send). No goroutine per connection is held. netsim's
+// BenchmarkIdleConnMemory is the ustack half alone, with a heap profile.
+func BenchmarkIdleConnMemory(b *testing.B) {
+	for _, tp := range benchTopologies[:2] { // ustack-ustack, gvisor-gvisor
+		b.Run(tp.name, func(b *testing.B) {
+			for range b.N {
+				cli, srv := tp.make(b, 0)
+				needTCP(b, cli, srv)
+				ln, err := srv.ListenTCP(benchPort)
+				if err != nil {
+					b.Fatalf("%s ListenTCP = %v", srv.Name(), err)
+				}
+				cs, ss := openConns(b, cli, srv, ln, 16) // warm up ARP, pools, tables
+				for i := range cs {
+					cs[i].Close()
+					ss[i].Close()
+				}
+				before := liveHeap()
+				cs, ss = openConns(b, cli, srv, ln, idleConns)
+				after := liveHeap()
+				per := float64(int64(after)-int64(before)) / idleConns
+				b.ReportMetric(per, "B/conn")
+				b.ReportMetric(per/2, "B/endpoint")
+				for i := range cs {
+					cs[i].Close()
+					ss[i].Close()
+				}
+				ln.Close()
+			}
+		})
+	}
+}
+
+// openConns dials count connections from cli to ln on srv, 256 dials in
+// flight at a time (a burst every receive queue on the path holds), moves
+// 1 KiB each way on each, and returns the client and server conns paired
+// by index.
+func openConns(b *testing.B, cli, srv side, ln net.Listener, count int) (cs, ss []net.Conn) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	to := netip.AddrPortFrom(srv.Addr(), benchPort)
+	accepted := make(map[string]net.Conn, count)
+	acceptErr := make(chan error, 1)
+	go func() {
+		for len(accepted) < count {
+			c, err := ln.Accept()
+			if err != nil {
+				acceptErr <- err
+				return
+			}
+			accepted[c.RemoteAddr().String()] = c
+		}
+		acceptErr <- nil
+	}()
+	cs = make([]net.Conn, count)
+	errs := make(chan error, 1)
+	sem := make(chan struct{}, 256)
+	var wg sync.WaitGroup
+	for i := range count {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			c, err := cli.DialTCP(ctx, to)
+			if err != nil {
+				select {
+				case errs <- err:
+				default:
+				}
+				return
+			}
+			cs[i] = c
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatalf("%s DialTCP = %v", cli.Name(), err)
+	default:
+	}
+	select {
+	case err := <-acceptErr:
+		if err != nil {
+			b.Fatalf("%s Accept = %v", srv.Name(), err)
+		}
+	case <-ctx.Done():
+		b.Fatalf("%s accepted %d of %d connections", srv.Name(), len(accepted), count)
+	}
+	ss = make([]net.Conn, count)
+	for i, c := range cs {
+		if ss[i] = accepted[c.LocalAddr().String()]; ss[i] == nil {
+			b.Fatalf("%s never accepted %v", srv.Name(), c.LocalAddr())
+		}
+	}
+	for i := range cs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			msg := make([]byte, 1024)
+			err := func() error {
+				if _, err := cs[i].Write(msg); err != nil {
+					return err
+				}
+				if _, err := io.ReadFull(ss[i], msg); err != nil {
+					return err
+				}
+				if _, err := ss[i].Write(msg); err != nil {
+					return err
+				}
+				_, err := io.ReadFull(cs[i], msg)
+				return err
+			}()
+			if err != nil {
+				select {
+				case errs <- err:
+				default:
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatalf("1 KiB each way: %v", err)
+	default:
+	}
+	time.Sleep(time.Second) // idle: delayed ACKs out, RTO timers run down
+	return cs, ss
+}
+
+// liveHeap is HeapAlloc after a full collection.
+func liveHeap() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
