@@ -164,6 +164,8 @@ type TCP struct {
 	KeepAliveProbes   Counter
 	KeepAliveTimeouts Counter
 	SACKsSent         Counter // segments sent with SACK blocks
+	DSACKOldSent      Counter // D-SACKs sent for data received twice below RCV.NXT, RFC 2883 (TCPDSACKOldSent)
+	DSACKOfoSent      Counter // D-SACKs sent for out-of-order data received twice (TCPDSACKOfoSent)
 	SACKRecovery      Counter // loss recoveries entered with SACK, RFC 6675 (TCPSackRecovery)
 	RenoRecovery      Counter // loss recoveries entered without SACK, RFC 6582 (TCPRenoRecovery)
 	SACKLossDetect    Counter // SACK recoveries started by IsLost before the third duplicate ACK (RFC 6675 §5 step 2)

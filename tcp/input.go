@@ -329,8 +329,9 @@ func (ep *Endpoint) checkLocked(s *segment) bool {
 			p.dropSeg(s, &p.stats.InDropped, "SYN in a synchronized state")
 			ep.challengeAckLocked()
 		default:
-			if s.plen > 0 && s.seq.Add(seqnum.Size(s.plen)).LessThanEq(ep.rcv.NXT) {
+			if end := s.seq.Add(seqnum.Size(s.plen)); s.plen > 0 && end.LessThanEq(ep.rcv.NXT) {
 				p.dropSeg(s, &p.stats.InDuplicates, "old duplicate")
+				ep.reportDuplicateLocked(s.seq, end, false)
 			} else {
 				p.dropSeg(s, &p.stats.InDropped, "out of window")
 			}
@@ -437,9 +438,11 @@ func (ep *Endpoint) dataLocked(s *segment) bool {
 		d := int(ep.rcv.NXT.Sub(seq))
 		if d >= b.Len() {
 			p.dropSeg(s, &p.stats.InDuplicates, "old duplicate data")
+			ep.reportDuplicateLocked(seq, seq.Add(seqnum.Size(b.Len())), false)
 			ep.ackNow = true
 			return true
 		}
+		ep.reportDuplicateLocked(seq, ep.rcv.NXT, false)
 		b.Pull(d)
 		seq = ep.rcv.NXT
 	}
@@ -459,9 +462,12 @@ func (ep *Endpoint) dataLocked(s *segment) bool {
 	if seq != ep.rcv.NXT {
 		// Out of order: hold it, and ACK at once with SACK blocks so the
 		// sender sees a duplicate ACK (RFC 5681 §4.2).
+		end := seq.Add(seqnum.Size(b.Len()))
 		added, overlap := ep.ooo.insert(seq, b)
 		if added {
 			p.stats.OFOQueue.Inc()
+		} else if overlap {
+			ep.reportDuplicateLocked(seq, end, true) // all of it was queued already
 		}
 		if overlap {
 			p.stats.OFOMerge.Inc()
@@ -499,6 +505,23 @@ func (ep *Endpoint) dataLocked(s *segment) bool {
 		ep.ackNow = true
 	}
 	return true
+}
+
+// reportDuplicateLocked has the next ACK report [from, to) as received
+// twice, in a D-SACK block (RFC 2883 §4), when the peer sends SACK: a
+// sender learns from it that a retransmission was needless and can undo
+// the window reduction it made (RFC 3708). ofo says the data was still
+// out of order here.
+func (ep *Endpoint) reportDuplicateLocked(from, to seqnum.Value, ofo bool) {
+	if !ep.sackOK || !from.LessThan(to) {
+		return
+	}
+	ep.dsack.Left, ep.dsack.Right = from, to
+	if ofo {
+		ep.p.stats.DSACKOfoSent.Inc()
+	} else {
+		ep.p.stats.DSACKOldSent.Inc()
+	}
 }
 
 // deliverLocked queues in-order payload for the reader, taking ownership.

@@ -34,6 +34,12 @@ type oooQueue struct {
 // any new byte was queued, and whether the segment overlapped others.
 func (q *oooQueue) insert(seq seqnum.Value, b *pkt.Buf) (added, overlapped bool) {
 	end := seq.Add(seqnum.Size(b.Len()))
+	for _, s := range q.segs { // all of it queued already: a duplicate
+		if s.seq.LessThanEq(seq) && end.LessThanEq(s.end()) {
+			b.Free()
+			return false, true
+		}
+	}
 	// Drop queued segments the new one covers entirely.
 	out := q.segs[:0]
 	for _, s := range q.segs {

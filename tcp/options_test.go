@@ -2,10 +2,12 @@ package tcp
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
 	"ustack/ipv4"
+	"ustack/seqnum"
 	"ustack/wire"
 )
 
@@ -208,5 +210,58 @@ func TestKeepaliveTimeout(t *testing.T) {
 	h.state(c.ep, Closed)
 	if h.st.KeepAliveTimeouts.Load() != 1 {
 		t.Errorf("KeepAliveTimeouts = %d", h.st.KeepAliveTimeouts.Load())
+	}
+}
+
+// TestDSACKSent: data received twice is reported once in a D-SACK block
+// ahead of the SACK blocks (RFC 2883 §4): a whole old duplicate, the
+// old part of a partial one, and an out-of-order segment queued already.
+func TestDSACKSent(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.NoTimestamps, c.NoSACK = true, false })
+	c := h.active()
+	h.inject(seg{seq: peerISS, ack: c.ourNxt, flags: fSYN | fACK, opts: &wire.TCPOptions{MSS: 1460, HasMSS: true, SACKPermitted: true}})
+	h.expect(fACK)
+	c.peerNxt = peerISS + 1
+	if !c.ep.sackOK {
+		t.Fatal("SACK not negotiated")
+	}
+	blocks := func(a capSeg) []wire.SACKBlock { return a.opts.SACK() }
+	b := func(from, to seqnum.Value) wire.SACKBlock { return wire.SACKBlock{Left: uint32(from), Right: uint32(to)} }
+	data := []byte("0123456789")
+	h.inject(seg{seq: c.peerNxt, ack: c.ourNxt, flags: fACK, data: data})
+	h.sent() // the quick ACK
+	base := c.peerNxt
+	// The same ten bytes again: a D-SACK for all of them.
+	h.inject(seg{seq: base, ack: c.ourNxt, flags: fACK, data: data})
+	if got := blocks(h.expect(fACK)); !slices.Equal(got, []wire.SACKBlock{b(base, base+10)}) {
+		t.Fatalf("old duplicate: SACK blocks %v, want D-SACK [%d,%d)", got, base, base+10)
+	}
+	// Out of order at +20, then its duplicate: D-SACK first, then the
+	// block holding it (RFC 2883 §4.2 example).
+	h.inject(seg{seq: base + 20, ack: c.ourNxt, flags: fACK, data: data[:5]})
+	if got := blocks(h.expect(fACK)); !slices.Equal(got, []wire.SACKBlock{b(base+20, base+25)}) {
+		t.Fatalf("out of order: SACK blocks %v", got)
+	}
+	h.inject(seg{seq: base + 20, ack: c.ourNxt, flags: fACK, data: data[:5]})
+	if got := blocks(h.expect(fACK)); !slices.Equal(got, []wire.SACKBlock{b(base+20, base+25), b(base+20, base+25)}) {
+		t.Fatalf("out-of-order duplicate: SACK blocks %v, want D-SACK then SACK", got)
+	}
+	// Partly old: [5,15) when 10 arrived: the D-SACK covers [5,10), and
+	// it is reported once only.
+	h.inject(seg{seq: base + 5, ack: c.ourNxt, flags: fACK, data: data})
+	got := blocks(h.expect(fACK))
+	if len(got) == 0 || got[0] != b(base+5, base+10) {
+		t.Fatalf("partial duplicate: SACK blocks %v, want D-SACK [%d,%d) first", got, base+5, base+10)
+	}
+	h.inject(seg{seq: base + 15, ack: c.ourNxt, flags: fACK, data: data[:5]})
+	for _, a := range h.sent() {
+		for _, x := range blocks(a) {
+			if x == b(base+5, base+10) {
+				t.Fatalf("D-SACK repeated in a later ACK: %v", blocks(a))
+			}
+		}
+	}
+	if h.st.DSACKOldSent.Load() != 2 || h.st.DSACKOfoSent.Load() != 1 {
+		t.Errorf("DSACKOldSent %d DSACKOfoSent %d, want 2 1", h.st.DSACKOldSent.Load(), h.st.DSACKOfoSent.Load())
 	}
 }

@@ -219,12 +219,19 @@ func (ep *Endpoint) transmitLocked(seq seqnum.Value, flags wire.TCPFlags, n int)
 		if ep.tsOK {
 			o.HasTimestamps, o.TSVal, o.TSEcr = true, p.tsAt(ep.nowLocked()), ep.tsRecent
 		}
-		if ep.sackOK && !ep.ooo.empty() && flags&wire.TCPFlagRST == 0 {
+		dsack := ep.dsack.Left != ep.dsack.Right
+		if ep.sackOK && (dsack || !ep.ooo.empty()) && flags&wire.TCPFlagRST == 0 {
 			k := 4
 			if ep.tsOK {
 				k = 3
 			}
-			o.NumSACKBlocks = ep.ooo.sackBlocks(o.SACKBlocks[:k])
+			n := 0
+			if dsack { // a D-SACK block goes first, and once (RFC 2883 §4)
+				o.SACKBlocks[0] = wire.SACKBlock{Left: uint32(ep.dsack.Left), Right: uint32(ep.dsack.Right)}
+				ep.dsack.Left, ep.dsack.Right = 0, 0
+				n = 1
+			}
+			o.NumSACKBlocks = n + ep.ooo.sackBlocks(o.SACKBlocks[n:k])
 			p.stats.SACKsSent.Inc()
 		}
 	}

@@ -111,10 +111,13 @@ type Endpoint struct {
 	peerFin        bool // FIN received: reads see EOF after the data
 	finPending     bool // FIN seen beyond a hole, at finSeq
 	finSeq         seqnum.Value
-	ackPending     bool // an ACK is owed (delayed)
-	ackNow         bool // ... and must go out before input processing ends
-	quickAcks      int  // data segments still to ACK at once (slow start)
-	unackedBytes   int  // in-order bytes received since the last ACK sent
+	ackPending     bool  // an ACK is owed (delayed)
+	ackNow         bool  // ... and must go out before input processing ends
+	quickAcks      int32 // data segments still to ACK at once (slow start)
+	// dsack is a duplicate received, for the next ACK's first SACK block
+	// (RFC 2883); empty when Left == Right.
+	dsack        struct{ Left, Right seqnum.Value }
+	unackedBytes int // in-order bytes received since the last ACK sent
 
 	// Timers (timers.go): five deadlines behind one clock timer.
 	rto, delack, persist, keep, wait tcpTimer
