@@ -135,6 +135,7 @@ func (ep *Endpoint) sackAckLocked(s *segment, wnd uint32) {
 		p.stats.SACKDiscard.Add(uint64(invalid))
 	}
 	ep.updateWindowLocked(s, wnd)
+	ep.lostRetransmitLocked()
 
 	// RFC 6675 §5: a cumulative ACK resets DupAcks; an ACK that SACKs
 	// new data is a duplicate acknowledgment (§2), window update or not,
@@ -348,8 +349,39 @@ func (ep *Endpoint) retransmitSACKLocked(seq seqnum.Value) int {
 	n := ep.retransmitAtLocked(seq)
 	if n > 0 {
 		ep.sb.undo.addRtx(seq, seq.Add(seqnum.Size(n)))
+		if seq == ep.snd.UNA {
+			ep.sb.headRxt, ep.sb.headRxtMax = true, ep.snd.MAX
+		}
 	}
 	return n
+}
+
+// lostRetransmitLocked detects that the retransmission of the segment at
+// SND.UNA was itself lost, which RFC 6675 alone leaves to the
+// retransmission timer, with its backoff: when the peer SACKs data sent
+// DupThresh segments after that retransmission while SND.UNA stays put,
+// the retransmission would have arrived first, reordering aside, so it
+// is sent again at once (cf. tcp_mark_lost_retrans, and RACK's rule of
+// RFC 8985 §6.2 applied to the head). Context: softnet.
+func (ep *Endpoint) lostRetransmitLocked() {
+	sb := &ep.sb
+	if !sb.headRxt || !(ep.inRecovery || sb.rtoLoss) {
+		return
+	}
+	high, ok := sb.highestSacked()
+	if !ok || high.LessThan(sb.headRxtMax.Add(seqnum.Size(dupThresh*ep.smss()))) {
+		return
+	}
+	sb.headRxt = false
+	if n := ep.retransmitSACKLocked(ep.snd.UNA); n > 0 {
+		p := ep.p
+		p.stats.LostRetransmit.Inc()
+		p.stats.FastRetrans.Inc()
+		if end := ep.snd.UNA.Add(seqnum.Size(n)); sb.HighRxt.LessThan(end) {
+			sb.HighRxt = end
+		}
+		ep.armRTOLocked()
+	}
 }
 
 // sackNewAckLocked is the SACK part of an ACK that advanced SND.UNA
@@ -360,6 +392,11 @@ func (ep *Endpoint) sackNewAckLocked(acked int, now time.Time) {
 	p := ep.p
 	sb := &ep.sb
 	ep.dupAcks = 0
+	// A new head: if it was retransmitted in this episode, watch that
+	// retransmission from now on (HighData now is at or above what it
+	// was then, so the watch errs late, never early).
+	sb.headRxt = (ep.inRecovery || sb.rtoLoss) && ep.snd.UNA.LessThan(sb.HighRxt)
+	sb.headRxtMax = ep.snd.MAX
 	if sb.ack(ep.snd.UNA, ep.smss()) {
 		// The peer discarded data it had SACKed (RFC 2018 §8): forget
 		// every SACK, and let the timer resend from SND.UNA soon

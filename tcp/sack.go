@@ -74,6 +74,10 @@ type scoreboard struct {
 	// (or at the start of recovery, step 4.3); rule 4 waits until
 	// SND.UNA is above it.
 	RescueRxt seqnum.Value
+	// headRxtMax is HighData when the segment at SND.UNA was last
+	// retransmitted (valid while headRxt): once SACKs cover data sent
+	// DupThresh segments after it, that retransmission was lost too.
+	headRxtMax seqnum.Value
 	// Pipe is the bytes RFC 6675's SetPipe counts in flight: unSACKed
 	// and not lost, plus unSACKed and retransmitted. Recomputed per ACK,
 	// incremented per segment sent (§5 step C.4).
@@ -83,6 +87,7 @@ type scoreboard struct {
 	// number below Endpoint.recover is lost (RFC 6675 §5.1, "retransmit
 	// all not-SACKed"; cf. tcp_timeout_mark_lost) until SND.UNA reaches it.
 	rtoLoss bool
+	headRxt bool
 
 	undo undoState // the spurious-retransmission undo episode (recovery.go)
 }
@@ -193,6 +198,7 @@ func (sb *scoreboard) clear() {
 	sb.r = sb.r[:0]
 	sb.bytes = 0
 	sb.hasLost = false
+	sb.headRxt = false
 }
 
 // setLostEnd recomputes lostEnd: walking down from the highest range,

@@ -273,7 +273,7 @@ const transferWorkers = 4
 
 // recoveryCounters are the counters TestTransferImpaired sums.
 var recoveryCounters = []string{"RetransSegs", "FastRetrans", "Timeouts", "SACKRecovery",
-	"RenoRecovery", "SACKRescue", "SlowStartRetrans", "DSACKRecv", "SpuriousRetrans", "DSACKUndo",
+	"RenoRecovery", "SACKRescue", "LostRetransmit", "SlowStartRetrans", "DSACKRecv", "SpuriousRetrans", "DSACKUndo",
 	"DSACKOldSent", "DSACKOfoSent", "OFOQueue", "InDuplicates", "InCsumErrors"}
 
 func TestRecoveryCountersExist(t *testing.T) {
