@@ -170,6 +170,8 @@ type TCP struct {
 	RenoRecovery      Counter // loss recoveries entered without SACK, RFC 6582 (TCPRenoRecovery)
 	SACKLossDetect    Counter // SACK recoveries started by IsLost before the third duplicate ACK (RFC 6675 §5 step 2)
 	SACKRescue        Counter // rescue retransmissions, RFC 6675 NextSeg rule 4
+	TLPProbes         Counter // tail loss probes sent, RFC 8985 §7 (TCPLossProbes)
+	TLPRecovery       Counter // losses repaired by a tail loss probe (TCPLossProbeRecovery)
 	LostRetransmit    Counter // retransmissions found lost by SACKs of data sent after them, and resent (TCPLostRetransmit)
 	SlowStartRetrans  Counter // retransmissions of lost data after a timeout, SACKed data skipped (TCPSlowStartRetrans)
 	SACKDiscard       Counter // SACK blocks ignored as invalid (TCPSACKDiscard)

@@ -128,6 +128,7 @@ func (ep *Endpoint) sackAckLocked(s *segment, wnd uint32) {
 	advanced := ep.snd.UNA.LessThan(s.ack)
 	if advanced {
 		ep.newAckLocked(s)
+		ep.tlpAckLocked()
 	}
 	// Update() (RFC 6675 §4, §5), against the new SND.UNA.
 	newly, invalid := ep.sb.update(blocks, ep.snd.UNA, ep.snd.MAX, ep.smss())
@@ -403,6 +404,7 @@ func (ep *Endpoint) sackNewAckLocked(acked int, now time.Time) {
 		// rather than wait a whole RTO (cf. tcp_check_sack_reneging).
 		p.stats.SACKReneging.Inc()
 		sb.clear()
+		ep.sb.ptoArmed = false
 		ep.armTimer(&ep.rto, max(ep.rtt.srtt/16, 10*time.Millisecond), (*Endpoint).onRTO)
 	}
 	switch {
@@ -445,6 +447,7 @@ func (ep *Endpoint) sackTimeoutLocked() {
 		sb.clear()
 	}
 	sb.rtoLoss = true
+	sb.tlpOut = false // the timeout took over from any probe
 	sb.HighRxt, sb.RescueRxt = ep.snd.UNA, ep.snd.UNA
 	ep.snd.NXT = ep.snd.MAX // nothing is rewound: NextSeg resends the lost data
 	ep.setPipeLocked()
@@ -473,6 +476,7 @@ func (ep *Endpoint) dsackLocked(b wire.SACKBlock, ack seqnum.Value) {
 	} else {
 		st.DSACKOfoRecv.Inc()
 	}
+	ep.tlpDSACKLocked(r)
 	if ep.sb.undo.removeRtx(l, r) {
 		st.SpuriousRetrans.Inc()
 	}

@@ -13,11 +13,13 @@ import (
 
 // sackConn returns an established connection that negotiated SACK (no
 // timestamps: SMSS = MSS = 1460), with NewReno, whose windows are easy to
-// follow (IW 10 segments; ssthresh = FlightSize/2), Nagle off.
+// follow (IW 10 segments; ssthresh = FlightSize/2), Nagle off, and no
+// tail loss probe unless mod turns it back on.
 func sackConn(t *testing.T, mod func(*Config)) (*harness, *conn) {
 	t.Helper()
 	h := newHarness(t, func(c *Config) {
-		c.NoSACK, c.Congestion = false, "newreno"
+		// The timer here is the RTO: tlp_test.go tests the probe.
+		c.NoSACK, c.Congestion, c.NoTailLossProbe = false, "newreno", true
 		if mod != nil {
 			mod(c)
 		}

@@ -66,6 +66,8 @@ type scoreboard struct {
 	// 6675's IsLost (valid when hasLost).
 	lostEnd seqnum.Value
 	hasLost bool
+	// ptoArmed: the RTO timer is set for a tail loss probe (tlp.go).
+	ptoArmed bool
 
 	// HighRxt is the end of the highest octet retransmitted in this
 	// recovery (RFC 6675 §2), by NextSeg rules 1 and 3.
@@ -88,6 +90,12 @@ type scoreboard struct {
 	// all not-SACKed"; cf. tcp_timeout_mark_lost) until SND.UNA reaches it.
 	rtoLoss bool
 	headRxt bool
+	// A tail loss probe is out until SND.UNA reaches tlpHigh (RFC
+	// 8985's TLPRxtOut and TLPHighSeq); tlpDSACK: the peer reported the
+	// probe as a duplicate, so nothing was lost (tlp.go).
+	tlpOut   bool
+	tlpDSACK bool
+	tlpHigh  seqnum.Value
 
 	undo undoState // the spurious-retransmission undo episode (recovery.go)
 }

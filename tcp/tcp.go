@@ -76,6 +76,7 @@ type Config struct {
 	ChallengeRate                       int           // challenge ACKs per second, stack-wide (1000)
 	NoTimestamps, NoSACK, NoWindowScale bool
 	NoSyncookies                        bool // drop SYNs when the SYN queue is full (tcp_syncookies=0)
+	NoTailLossProbe                     bool // RTO only, no RFC 8985 tail loss probe first (tcp_early_retrans=0)
 }
 
 func (c *Config) defaults() {

@@ -145,7 +145,14 @@ func (ep *Endpoint) rtoDuration() time.Duration {
 	return min(d, maxRTO)
 }
 
-func (ep *Endpoint) armRTOLocked() { ep.armTimer(&ep.rto, ep.rtoDuration(), (*Endpoint).onRTO) }
+func (ep *Endpoint) armRTOLocked() {
+	d, probe := ep.ptoLocked() // a tail loss probe first, if it may (tlp.go)
+	if !probe {
+		d = ep.rtoDuration()
+	}
+	ep.sb.ptoArmed = probe
+	ep.armTimer(&ep.rto, d, (*Endpoint).onRTO)
+}
 
 // onRTO is the retransmission timeout (cf. tcp_retransmit_timer).
 func (ep *Endpoint) onRTO() {
@@ -170,6 +177,11 @@ func (ep *Endpoint) onRTO() {
 		return
 	}
 	ep.retries++
+	if ep.sb.ptoArmed {
+		ep.sb.ptoArmed = false
+		ep.probeLocked()
+		return
+	}
 	if ep.retries > ep.p.cfg.Retries {
 		st.AbortOnTimeout.Inc()
 		ep.failLocked(ep.timeoutErr())
