@@ -91,7 +91,7 @@ func (p *Proto) send(dev *netdev.Device, op wire.ARPOp, sha wire.MAC, spa netip.
 		p.stats.OutReplies.Inc()
 	}
 	if pr.Enabled() {
-		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Src: spa, Dst: tpa, Len: wire.ARPLen, Detail: describe(op, sha, spa, tpa)})
+		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Src: spa, Dst: tpa, SrcMAC: sha, DstMAC: tha, Len: wire.ARPLen, Detail: describe(op, sha, spa, tpa)})
 	}
 	dev.SendEthernet(b, dst, wire.EtherTypeARP)
 }
@@ -147,10 +147,12 @@ func (p *Proto) input(dev *netdev.Device, b *pkt.Buf) {
 		return
 	}
 	if pr := p.probes.request; a.Op == wire.ARPRequest && pr.Enabled() {
-		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Src: spa, Dst: tpa, Len: wire.ARPLen, Detail: "received " + describe(a.Op, a.SenderMAC, spa, tpa)})
+		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Src: spa, Dst: tpa, SrcMAC: a.SenderMAC, DstMAC: a.TargetMAC, Len: wire.ARPLen,
+			Detail: "received " + describe(a.Op, a.SenderMAC, spa, tpa)})
 	}
 	if pr := p.probes.reply; a.Op == wire.ARPReply && pr.Enabled() {
-		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Src: spa, Dst: tpa, Len: wire.ARPLen, Detail: "received " + describe(a.Op, a.SenderMAC, spa, tpa)})
+		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Src: spa, Dst: tpa, SrcMAC: a.SenderMAC, DstMAC: a.TargetMAC, Len: wire.ARPLen,
+			Detail: "received " + describe(a.Op, a.SenderMAC, spa, tpa)})
 	}
 	// Linux's default arp_ignore=0: answer for any local address, on
 	// whichever device the request came (the weak host model), but

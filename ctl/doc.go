@@ -1,10 +1,12 @@
 // Package ctl is the control socket of a running stack: the way a
 // program reaches `ustack up` as a program reaches the kernel through
 // system calls. `ustack up` owns a Server on a Unix socket; `ustack ping`,
-// `ustack udp` and `ustack status` are Clients of it, and so can any Go
-// program be (Dial, then Client.Ping, Client.UDP, Client.Status, or
+// `ustack udp`, `ustack status` and the table commands (netstat, ss,
+// ifconfig, route, arp) are Clients of it, and so can any Go program be
+// (Dial, then Client.Ping, Client.UDP, Client.Status, Client.Sockets, or
 // Client.Call for any method; Client.Get fetches a URL over the stack's
-// TCP).
+// TCP). A program holding the stack itself reads the same tables with
+// Snapshot and Sockets.
 //
 // # Protocol
 //
@@ -44,6 +46,8 @@
 //	udp     args UDPArgs;    events "datagram" Datagram; result UDPResult
 //	status  args StatusArgs; no events;                 result Status
 //	get     args GetArgs;    events "header" GetHeader, then "body" []byte; result GetResult
+//	sockets args SocketsArgs; no events;                result []Socket
+//	trace   args TraceArgs;  events "event" TraceEvent, "walk" TraceWalk, "lost" TraceLost; result TraceResult
 //
 // Error codes are "bad_request", "unknown_method", "bad_args",
 // "canceled", "timeout", "shutdown", "error", or the name of an errno

@@ -67,6 +67,8 @@ func NewServer(st *stack.Stack) *Server {
 	s.Handle("udp", s.udp)
 	s.Handle("status", s.status)
 	s.Handle("get", s.get)
+	s.Handle("trace", s.trace)
+	s.Handle("sockets", s.sockets)
 	return s
 }
 

@@ -50,7 +50,20 @@ func (p *Proto) forward(in *netdev.Device, b *pkt.Buf, h wire.IPv4View) {
 		p.drop(b, in.Name(), &st.InAddrErrors, "directed broadcast not forwarded")
 		return
 	}
-	if b.Len() > rt.MTU && h.DontFragment() {
+	size := b.Len()
+	if b.GSOSize > 0 {
+		// A super-packet from a GSO link: its segments must fit, and
+		// cannot be fragmented (cf. ip_exceeds_mtu, ip_finish_output_gso).
+		if size = gsoForwardSize(b, h); size == 0 {
+			p.drop(b, in.Name(), &st.InDiscards, "GSO packet not TCP")
+			return
+		}
+		if size > rt.MTU && !h.DontFragment() {
+			p.drop(b, in.Name(), &st.FragFails, "GSO segments larger than the next hop's MTU")
+			return
+		}
+	}
+	if size > rt.MTU && h.DontFragment() {
 		st.FragFails.Inc()
 		p.SendError(in.Index(), b, wire.ICMPv4FragmentationNeeded, uint32(rt.MTU))
 		p.drop(b, in.Name(), nil, "DF set and larger than the next hop's MTU")
@@ -83,8 +96,11 @@ func (p *Proto) forward(in *netdev.Device, b *pkt.Buf, h wire.IPv4View) {
 	}
 	st.ForwDatagrams.Inc()
 	if pr := p.probes.forward; pr.Enabled() {
-		pr.Fire(&trace.Event{PktID: b.ID, Dev: out.Name(), Len: b.Len(), Proto: uint8(w.Protocol()), Src: w.Src(), Dst: dst,
+		pr.Fire(&trace.Event{PktID: b.ID, Dev: out.Name(), Len: b.Len(), Proto: uint8(w.Protocol()), Src: w.Src(), Dst: dst, TTL: w.TTL(), IPID: w.ID(),
 			Detail: fmt.Sprintf("%s -> %s via %v ttl %d", in.Name(), out.Name(), rt.NextHop, w.TTL())})
+	}
+	if b.GSOSize > 0 && in.Caps().ChecksumOffload && !out.Caps().ChecksumOffload && out.Caps().GSOMaxSize > 0 {
+		gsoFixChecksum(b, w) // the sender may have trusted the link in (w is not used after)
 	}
 	b.Dev = out.Index()
 	p.finishOutput(b, &rt)

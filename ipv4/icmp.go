@@ -40,6 +40,7 @@ func (p *Proto) icmpInput(b *pkt.Buf, info *RxInfo) {
 	typ, code := wire.ICMPv4Type(msg[0]), msg[1]
 	if pr := p.probes.icmpReceive; pr.Enabled() {
 		pr.Fire(&trace.Event{PktID: b.ID, Dev: p.devName(info.Dev), Len: len(msg), Proto: protoICMP, Src: info.Src, Dst: info.Dst,
+			ICMPType: uint8(typ), ICMPCode: code,
 			Detail: icmpDescribe(typ, code, msg)})
 	}
 	switch typ {
@@ -132,7 +133,8 @@ func (p *Proto) icmpError(b *pkt.Buf, info *RxInfo, typ wire.ICMPv4Type, code ui
 func (p *Proto) echoReply(b *pkt.Buf, info *RxInfo) {
 	src := info.Dst
 	if _, ok := p.addrs.IsLocal(src); !ok && !src.IsLoopback() {
-		b.Free()
+		// The address went away since IP routed the request here.
+		p.drop(b, p.devName(info.Dev), &p.icmp.InErrors, "echo request to an address no longer ours")
 		return
 	}
 	// The options to reflect (RFC 1122 §3.2.2.6).
@@ -159,6 +161,7 @@ func (p *Proto) echoReply(b *pkt.Buf, info *RxInfo) {
 func (p *Proto) icmpSendProbe(b *pkt.Buf, rt *Route, msg []byte) {
 	if pr := p.probes.icmpSend; pr.Enabled() {
 		pr.Fire(&trace.Event{PktID: b.ID, Dev: rt.Dev.Name(), Len: len(msg), Proto: protoICMP, Src: rt.Src, Dst: rt.Dst,
+			ICMPType: msg[0], ICMPCode: msg[1],
 			Detail: icmpDescribe(wire.ICMPv4Type(msg[0]), msg[1], msg)})
 	}
 }

@@ -86,7 +86,7 @@ func (p *Proto) input(dev *netdev.Device, b *pkt.Buf) {
 		}
 	}
 	if pr := p.probes.receive; pr.Enabled() {
-		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Len: total, Proto: uint8(h.Protocol()), Src: src, Dst: dst,
+		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Len: total, Proto: uint8(h.Protocol()), Src: src, Dst: dst, TTL: h.TTL(), IPID: h.ID(),
 			Detail: fmt.Sprintf("ttl %d id %d len %d", h.TTL(), h.ID(), total)})
 	}
 

@@ -21,6 +21,12 @@ type Route struct {
 	MTU       int
 	Broadcast bool // Dst is a broadcast: sent to the link broadcast address
 	Local     bool // Dst is ours: looped back
+	// GSOMaxSize is the largest TCP GSO super-packet (IP total length)
+	// Dev carries whole, 0 when it has no GSO (cf. sk_setup_caps taking
+	// the device's gso_max_size). A transport may send up to this much
+	// in one packet with GSOSize set; each of its wire segments must
+	// still fit MTU. It sits in the padding after the flags.
+	GSOMaxSize uint16
 }
 
 // RouteOutput chooses how to reach dst from src (src may be the zero
@@ -81,7 +87,7 @@ func (p *Proto) RouteOutput(dst, src netip.Addr) (Route, error) {
 	if dev == nil || !dev.IsUp() {
 		return Route{}, ErrNetDown
 	}
-	rt := Route{Dev: dev, Dst: dst, NextHop: dst, MTU: dev.MTU()}
+	rt := Route{Dev: dev, Dst: dst, NextHop: dst, MTU: dev.MTU(), GSOMaxSize: gsoMaxSize(dev)}
 	if r.Gateway.IsValid() {
 		rt.NextHop = r.Gateway
 	}
@@ -141,12 +147,22 @@ func (p *Proto) Output(b *pkt.Buf, rt *Route, proto uint8, o SendOptions) error 
 		p.drop(b, rt.Dev.Name(), &p.stats.OutDiscards, "datagram over 65,535 bytes")
 		return ErrMessageSize
 	}
-	if o.DF && total > rt.MTU {
+	// A GSO packet is as big as each of its wire segments; it takes one
+	// IP ID for each (cf. ip_select_ident_segs).
+	size, segs := total, uint32(1)
+	if b.GSOSize > 0 {
+		var ok bool
+		if size, segs, ok = gsoOutputSize(b, hlen, proto); !ok {
+			p.drop(b, rt.Dev.Name(), &p.stats.OutDiscards, "GSO packet not TCP")
+			return ErrMessageSize
+		}
+	}
+	if o.DF && size > rt.MTU {
 		p.drop(b, rt.Dev.Name(), &p.stats.FragFails, "DF set and too big")
 		return ErrMessageSize
 	}
 	hdr := wire.IPv4Header{
-		TOS: o.TOS, TotalLen: uint16(total), ID: uint16(p.ident.Add(1)),
+		TOS: o.TOS, TotalLen: uint16(total), ID: uint16(p.ident.Add(segs) - (segs - 1)),
 		TTL: ttl, Protocol: wire.IPProtocol(proto), Src: rt.Src, Dst: rt.Dst, Options: o.Options,
 	}
 	if o.DF {
@@ -161,16 +177,19 @@ func (p *Proto) Output(b *pkt.Buf, rt *Route, proto uint8, o SendOptions) error 
 	v.SetChecksum(v.CalculateChecksum())
 	b.SetNetworkHeader()
 	if pr := p.probes.send; pr.Enabled() {
-		pr.Fire(&trace.Event{PktID: b.ID, Dev: rt.Dev.Name(), Len: total, Proto: proto, Src: rt.Src, Dst: rt.Dst,
+		pr.Fire(&trace.Event{PktID: b.ID, Dev: rt.Dev.Name(), Len: total, Proto: proto, Src: rt.Src, Dst: rt.Dst, TTL: ttl, IPID: hdr.ID,
 			Detail: fmt.Sprintf("ttl %d id %d len %d", ttl, hdr.ID, total)})
 	}
 	return p.finishOutput(b, rt)
 }
 
 // finishOutput sends a complete IPv4 datagram (data at its header) along
-// rt, fragmenting it if it exceeds the MTU (cf. ip_finish_output).
+// rt, fragmenting it if it exceeds the MTU (cf. ip_finish_output). A GSO
+// packet is never fragmented: Output and forward checked that its
+// segments fit, and the device sends it whole or cuts it into them
+// (cf. ip_finish_output_gso).
 func (p *Proto) finishOutput(b *pkt.Buf, rt *Route) error {
-	if b.Len() > rt.MTU {
+	if b.Len() > rt.MTU && b.GSOSize == 0 {
 		err := ipfrag.Fragment(b, rt.MTU, p.stats, p.probes.fragment, func(f *pkt.Buf) error {
 			return p.neighOutput(f, rt)
 		})

@@ -316,7 +316,7 @@ func (t *Table) Update(dev *netdev.Device, addr netip.Addr, mac wire.MAC, solici
 	if wasIncomplete {
 		t.stats.Resolved.Inc()
 		if p := t.probes.resolved; p.Enabled() {
-			p.Fire(&trace.Event{Dev: dev.Name(), Dst: addr, Detail: fmt.Sprintf("%v is-at %v", addr, mac)})
+			p.Fire(&trace.Event{Dev: dev.Name(), Dst: addr, DstMAC: mac, Detail: fmt.Sprintf("%v is-at %v", addr, mac)})
 		}
 	}
 	for _, b := range waiting {

@@ -157,6 +157,9 @@ func (d *Device) Transmit(b *pkt.Buf) error {
 		b.Free()
 		return ErrDeviceDown
 	}
+	if b.GSOSize > 0 && d.needsGSO(b) {
+		return d.transmitGSO(b) // each segment comes back here (gso.go)
+	}
 	if p := d.reg.probes.transmit; p.Enabled() {
 		p.Fire(&trace.Event{PktID: b.ID, Dev: d.name, Len: b.Len()})
 	}
@@ -213,7 +216,7 @@ func (d *Device) SendEthernet(b *pkt.Buf, dst wire.MAC, etherType wire.EtherType
 		h.SetEtherType(etherType)
 		b.SetLinkHeader()
 	}
-	if b.Len() > d.MTU()+d.linkHeaderLen() {
+	if b.Len() > d.MTU()+d.linkHeaderLen() && (b.GSOSize == 0 || !d.gsoFitsMTU(b)) {
 		d.reg.stats.OutTooBig.Inc()
 		d.Stats.TxDropped.Inc()
 		d.reg.dropProbe(d, b, "frame exceeds MTU")
@@ -222,7 +225,8 @@ func (d *Device) SendEthernet(b *pkt.Buf, dst wire.MAC, etherType wire.EtherType
 	}
 	d.reg.stats.OutFrames.Inc()
 	if p := d.reg.probes.etherSend; p.Enabled() {
-		p.Fire(&trace.Event{PktID: b.ID, Dev: d.name, Len: b.Len(), Detail: fmt.Sprintf("%v > %v type %v", d.caps.MAC, dst, etherType)})
+		p.Fire(&trace.Event{PktID: b.ID, Dev: d.name, Len: b.Len(), SrcMAC: d.caps.MAC, DstMAC: dst, EtherType: etherType,
+			Detail: fmt.Sprintf("%v > %v type %v", d.caps.MAC, dst, etherType)})
 	}
 	return d.Transmit(b)
 }

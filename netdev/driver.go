@@ -48,7 +48,22 @@ type Caps struct {
 	ChecksumOffload bool
 	// TxBatch is how many frames the driver likes per transmit round.
 	TxBatch int
+	// GSOMaxSize is the largest IPv4/TCP GSO super-packet (network-layer
+	// bytes, at most GSOMaxSize) the driver carries whole, as one frame,
+	// to a receiver that takes it whole (cf. NETIF_F_TSO and
+	// netif_set_tso_max_size). 0: none; the device then cuts GSO packets
+	// into wire segments in software before the driver sees them
+	// (gso.go). A driver declaring it must deliver such frames, longer
+	// than the MTU, intact (no per-frame impairment), and its peer must
+	// verify checksums exactly when this end's ChecksumOffload is off:
+	// TCP leaves a super-packet's checksum uncomputed on a device with
+	// both GSO and checksum offload.
+	GSOMaxSize int
 }
+
+// GSOMaxSize is the largest GSO super-packet: an IPv4 datagram's total
+// length field is 16 bits (cf. GSO_LEGACY_MAX_SIZE; ustack has no BIG TCP).
+const GSOMaxSize = 0xffff
 
 // Driver moves frames. Drivers live in ustack/drivers/...
 type Driver interface {

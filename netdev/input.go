@@ -73,7 +73,7 @@ func (r *Registry) input(d *Device, b *pkt.Buf) {
 	}
 	et := eth.EtherType()
 	if p := r.probes.etherReceive; p.Enabled() {
-		p.Fire(&trace.Event{PktID: b.ID, Dev: d.name, Len: b.Len(),
+		p.Fire(&trace.Event{PktID: b.ID, Dev: d.name, Len: b.Len(), SrcMAC: eth.Src(), DstMAC: dstMAC, EtherType: et,
 			Detail: fmt.Sprintf("%v > %v type %v (%v)", eth.Src(), dstMAC, et, b.Type)})
 	}
 	b.SetLinkHeader()

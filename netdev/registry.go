@@ -78,8 +78,7 @@ type Registry struct {
 	handlers atomic.Pointer[map[wire.EtherType]Handler]
 	notify   []func(Event)
 
-	pktID atomic.Uint64
-	sn    softnet
+	sn softnet
 }
 
 type probes struct {
@@ -140,7 +139,7 @@ func (r *Registry) Clock() clock.Clock { return r.clk }
 func (r *Registry) Tracer() *trace.Tracer { return r.tracer }
 
 // NextPacketID returns a fresh packet id for probes.
-func (r *Registry) NextPacketID() uint64 { return r.pktID.Add(1) }
+func (r *Registry) NextPacketID() uint64 { return r.tracer.NextPacketID() }
 
 // RegisterHandler installs h for frames of EtherType t (cf. dev_add_pack).
 // Layers call it at start-up.
@@ -256,6 +255,7 @@ func (r *Registry) Unregister(d *Device) error {
 	for {
 		select {
 		case b := <-d.rx:
+			d.Stats.RxDropped.Inc() // received, never processed
 			b.Free()
 			continue
 		default:
@@ -263,7 +263,7 @@ func (r *Registry) Unregister(d *Device) error {
 		break
 	}
 	d.txMu.Lock()
-	d.txq.Flush()
+	d.Stats.TxDropped.Add(uint64(d.txq.Flush()))
 	d.txMu.Unlock()
 	return err
 }

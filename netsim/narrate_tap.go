@@ -24,7 +24,9 @@ type Frame struct {
 // devices: tap receives a copy of every frame either host transmits onto
 // it, before any impairment. Probes report lengths, not bytes; a tap is
 // where the bytes are. tap runs in the sender's context, just after the
-// sender's netdev:::transmit probe, and must not block.
+// sender's netdev:::transmit probe, and must not block. o.GSO is ignored:
+// a tap shows wire frames, and the hosts' devices cut GSO packets into
+// them.
 func (n *Network) TapLink(a *Host, aAddr string, b *Host, bAddr string, o LinkOptions, tap func(Frame)) (*Link, error) {
 	// As Link, but each host's driver is its wire end wrapped in a tap.
 	imA, imB := o.Impair, o.Impair

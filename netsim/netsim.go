@@ -100,6 +100,11 @@ type LinkOptions struct {
 	Impair fault.Impair
 	AtoB   *fault.Impair
 	BtoA   *fault.Impair
+	// GSO lets the two stacks pass TCP GSO super-packets whole, as
+	// veth with TSO (vwire.Config.GSO). Off by default: the demo narrates
+	// frames and impairments act on frames, so GSO is ignored on an
+	// impaired link.
+	GSO bool
 }
 
 // Link is a point-to-point wire between two hosts.
@@ -119,8 +124,8 @@ func (n *Network) Link(a *Host, aAddr string, b *Host, bAddr string, o LinkOptio
 	if o.BtoA != nil {
 		imB = *o.BtoA
 	}
-	ca := vwire.Config{Name: a.Name, MAC: vwire.SeededMAC(n.o.Seed, n.nextMAC()), MTU: o.MTU, Impair: imA, Seed: n.o.Seed + 1, Clock: n.o.Clock}
-	cb := vwire.Config{Name: b.Name, MAC: vwire.SeededMAC(n.o.Seed, n.nextMAC()), MTU: o.MTU, Impair: imB, Seed: n.o.Seed + 2, Clock: n.o.Clock}
+	ca := vwire.Config{Name: a.Name, MAC: vwire.SeededMAC(n.o.Seed, n.nextMAC()), MTU: o.MTU, Impair: imA, Seed: n.o.Seed + 1, Clock: n.o.Clock, GSO: o.GSO}
+	cb := vwire.Config{Name: b.Name, MAC: vwire.SeededMAC(n.o.Seed, n.nextMAC()), MTU: o.MTU, Impair: imB, Seed: n.o.Seed + 2, Clock: n.o.Clock, GSO: o.GSO}
 	ea, eb := vwire.NewPair(ca, cb)
 	l := &Link{A: a, B: b, EndA: ea, EndB: eb}
 	var err error

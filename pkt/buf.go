@@ -76,6 +76,13 @@ type Buf struct {
 	Type PktType
 	// Proto is the EtherType (input: from the frame; output: to put in it).
 	Proto uint16
+	// GSOSize marks a GSO super-packet (cf. skb_shinfo(skb)->gso_size): an
+	// IPv4/TCP packet longer than the link MTU, carrying the payload of
+	// several wire segments of GSOSize payload bytes each, all but the
+	// last full. A device that cannot carry it whole cuts it into those
+	// segments (netdev, cf. skb_gso_segment). 0: an ordinary packet. It
+	// sits in padding after Proto: it costs the Buf no bytes.
+	GSOSize uint16
 
 	views  []view
 	inline [3]view
@@ -376,7 +383,7 @@ func (b *Buf) Slice(off, n int) *Buf {
 }
 
 func (b *Buf) copyMeta(o *Buf) {
-	b.ID, b.Dev, b.Time, b.Type, b.Proto = o.ID, o.Dev, o.Time, o.Type, o.Proto
+	b.ID, b.Dev, b.Time, b.Type, b.Proto, b.GSOSize = o.ID, o.Dev, o.Time, o.Type, o.Proto, o.GSOSize
 	b.linkMark, b.netMark, b.transMark = o.linkMark, o.netMark, o.transMark
 	b.hasLink, b.hasNet, b.hasTrans = o.hasLink, o.hasNet, o.hasTrans
 }

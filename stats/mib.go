@@ -33,6 +33,9 @@ type Ether struct {
 	InDeviceDown      Counter // arrived on a device that is down
 	OutFrames         Counter
 	OutTooBig         Counter // longer than the device MTU
+	OutGSOPackets     Counter // GSO super-packets cut into wire segments in software (skb_gso_segment)
+	OutGSOSegs        Counter // wire segments those made
+	OutGSOErrors      Counter // GSO packets that could not be segmented (not IPv4/TCP, malformed): dropped
 	OutUnknownNetwork Counter
 }
 
@@ -81,6 +84,7 @@ type IP struct {
 	ReasmOverlaps   Counter
 	ReasmOversize   Counter // would exceed 65,535 bytes
 	ReasmEvictions  Counter // dropped to stay under the memory limit
+	ReasmDuplicates Counter // a fragment received twice: the copy dropped, the datagram kept (SKB_DROP_REASON_DUP_FRAG)
 	FragOKs         Counter
 	FragFails       Counter // DF set and too big, or cannot fragment
 	FragCreates     Counter
@@ -160,6 +164,7 @@ type TCP struct {
 	AbortOnLinger     Counter // RST sent: linger 0 close
 	TimeWaitReuse     Counter // TIME_WAIT 4-tuple reused by a new SYN (TWRecycled)
 	TimeWaitExpired   Counter // TIME_WAIT ended after 2*MSL
+	TimeWaitSegs      Counter // segments to a TIME_WAIT connection answered with an ACK or ignored (no new connection)
 	ZeroWindowProbes  Counter // persist timer probes
 	KeepAliveProbes   Counter
 	KeepAliveTimeouts Counter

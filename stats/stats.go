@@ -45,6 +45,11 @@ var (
 // points to, in declaration order, with the field's name. It reads only;
 // it is meant for display (netstat -s, metrics), not the packet path.
 func Walk(mib any, fn func(name string, value int64)) {
+	walk(mib, func(name string, value int64, _ bool) { fn(name, value) })
+}
+
+// walk is Walk telling gauges (true) from counters.
+func walk(mib any, fn func(name string, value int64, gauge bool)) {
 	v := reflect.ValueOf(mib)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return
@@ -58,9 +63,9 @@ func Walk(mib any, fn func(name string, value int64)) {
 		}
 		switch f.Type {
 		case counterType:
-			fn(f.Name, int64(v.Field(i).Addr().Interface().(*Counter).Load()))
+			fn(f.Name, int64(v.Field(i).Addr().Interface().(*Counter).Load()), false)
 		case gaugeType:
-			fn(f.Name, v.Field(i).Addr().Interface().(*Gauge).Load())
+			fn(f.Name, v.Field(i).Addr().Interface().(*Gauge).Load(), true)
 		}
 	}
 }

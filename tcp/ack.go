@@ -138,7 +138,7 @@ func (ep *Endpoint) newAckLocked(s *segment) {
 		ep.inflate = max(ep.inflate-acked+ep.smss(), 0)
 	default:
 		ep.dupAcks, ep.inflate = 0, 0
-		ep.cc.OnAck(acked, ep.rtt.srtt, ep.inFlight(), now)
+		ep.onAckLocked(acked, now)
 		if pr := ep.p.probes.cwnd; pr.Enabled() {
 			ep.fireCwnd("ack")
 		}

@@ -30,7 +30,6 @@ import (
 	"ustack/ipv4"
 	"ustack/pkt"
 	"ustack/seqnum"
-	"ustack/trace"
 	"ustack/wire"
 )
 
@@ -172,9 +171,12 @@ func (l *Endpoint) sendCookieSynAck(s *segment) {
 	b.SetTransportHeader()
 	p.stats.SyncookiesSent.Inc()
 	p.stats.OutSegs.Inc()
+	b.ID = p.tracer.NextPacketID()
 	if pr := p.probes.send; pr.Enabled() {
-		pr.Fire(&trace.Event{Proto: ProtoNumber, Src: rt.Src, Dst: s.src.Addr(), SrcPort: s.dst.Port(), DstPort: s.src.Port(),
-			Detail: segDetail(iss, s.seq+1, wire.TCPFlagSYN|wire.TCPFlagACK, 0, 0) + " (syncookie)"})
+		e := segEvent(b.ID, netip.AddrPortFrom(rt.Src, s.dst.Port()), s.src, iss, s.seq+1, wire.TCPFlagSYN|wire.TCPFlagACK, uint16(min(l.rcvBuf, 0xffff)), 0, 0)
+		e.Detail += " (syncookie)"
+		e.Reason = "syncookie"
+		pr.Fire(&e)
 	}
 	p.ip.Output(b, &rt, ProtoNumber, ipv4.SendOptions{DF: true})
 }

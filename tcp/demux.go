@@ -13,7 +13,6 @@ import (
 
 	"ustack/ipv4"
 	"ustack/seqnum"
-	"ustack/trace"
 	"ustack/wire"
 )
 
@@ -99,9 +98,10 @@ func (p *Proto) sendReset(local, remote netip.AddrPort, seq, ack seqnum.Value, f
 	if flags&wire.TCPFlagRST != 0 {
 		p.stats.OutRsts.Inc()
 	}
+	b.ID = p.tracer.NextPacketID()
 	if pr := p.probes.send; pr.Enabled() {
-		pr.Fire(&trace.Event{Proto: ProtoNumber, Src: rt.Src, Dst: remote.Addr(), SrcPort: local.Port(), DstPort: remote.Port(),
-			Detail: segDetail(seq, ack, flags, 0, 0)})
+		e := segEvent(b.ID, netip.AddrPortFrom(rt.Src, local.Port()), remote, seq, ack, flags, 0, 0, 0)
+		pr.Fire(&e)
 	}
 	p.ip.Output(b, &rt, ProtoNumber, ipv4.SendOptions{DF: true})
 }

@@ -69,6 +69,17 @@ func (ep *Endpoint) bindLocked(addr netip.AddrPort) error {
 // cancel is closed (the attempt is then abandoned and ECANCELED
 // returned). Context: process.
 func (ep *Endpoint) Connect(remote netip.AddrPort, cancel <-chan struct{}) error {
+	err := ep.connect(remote, cancel)
+	if pr := ep.p.probes.sockConnect; pr.Enabled() {
+		ep.mu.Lock()
+		ep.fireSocketLocked(pr, err)
+		ep.mu.Unlock()
+	}
+	return err
+}
+
+// connect is Connect, without its probe.
+func (ep *Endpoint) connect(remote netip.AddrPort, cancel <-chan struct{}) error {
 	if err := ep.startConnect(remote); err != nil {
 		return err
 	}
@@ -357,6 +368,9 @@ func (ep *Endpoint) Close() error {
 		return socket.ErrClosed
 	}
 	ep.closed = true
+	if pr := ep.p.probes.sockClose; pr.Enabled() {
+		ep.fireSocketLocked(pr, nil)
+	}
 	st := ep.p.stats
 	linger := ep.linger
 	switch {
@@ -577,6 +591,10 @@ type Info struct {
 func (ep *Endpoint) Info() Info {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
+	return ep.infoLocked()
+}
+
+func (ep *Endpoint) infoLocked() Info {
 	in := Info{State: ep.state, MSS: ep.mss, SRTT: ep.rtt.srtt, RTTVar: ep.rtt.rttvar, RTO: ep.rtoDuration(),
 		SndWnd: ep.snd.WND, RcvWnd: ep.rcv.WND, InFlight: ep.inFlight(), Unsent: ep.unsentLocked(),
 		RcvQueued: ep.rcvq.bytes, OOOQueued: ep.ooo.bytes}

@@ -20,6 +20,7 @@ type fakeIP struct {
 	mu  sync.Mutex
 	out []capSeg
 	mtu int
+	gso uint16 // the route's GSOMaxSize
 }
 
 // capSeg is a captured segment.
@@ -30,6 +31,7 @@ type capSeg struct {
 	wnd      uint16
 	opts     wire.TCPOptions
 	data     []byte
+	gso      uint16 // the Buf's GSOSize
 }
 
 var (
@@ -45,11 +47,12 @@ func (f *fakeIP) RouteOutput(dst, src netip.Addr) (ipv4.Route, error) {
 	if mtu == 0 {
 		mtu = 1500
 	}
-	return ipv4.Route{Src: src, Dst: dst, NextHop: dst, MTU: mtu}, nil
+	return ipv4.Route{Src: src, Dst: dst, NextHop: dst, MTU: mtu, GSOMaxSize: f.gso}, nil
 }
 
 func (f *fakeIP) Output(b *pkt.Buf, rt *ipv4.Route, proto uint8, o ipv4.SendOptions) error {
 	raw := append([]byte(nil), b.Bytes()...)
+	gso := b.GSOSize
 	b.Free()
 	v, err := wire.ParseTCPView(raw)
 	if err != nil {
@@ -59,7 +62,7 @@ func (f *fakeIP) Output(b *pkt.Buf, rt *ipv4.Route, proto uint8, o ipv4.SendOpti
 		panic("bad checksum on a sent segment")
 	}
 	c := capSeg{src: netip.AddrPortFrom(rt.Src, v.SrcPort()), dst: netip.AddrPortFrom(rt.Dst, v.DstPort()),
-		seq: seqnum.Value(v.Seq()), ack: seqnum.Value(v.Ack()), flags: v.Flags(), wnd: v.Window(), data: v.Payload()}
+		seq: seqnum.Value(v.Seq()), ack: seqnum.Value(v.Ack()), flags: v.Flags(), wnd: v.Window(), data: v.Payload(), gso: gso}
 	if err := v.ParseOptions(&c.opts); err != nil {
 		panic(err)
 	}
@@ -110,7 +113,8 @@ type seg struct {
 	wnd          uint16
 	opts         *wire.TCPOptions
 	data         []byte
-	zeroWnd      bool // advertise a zero window (wnd 0 means 65535)
+	zeroWnd      bool   // advertise a zero window (wnd 0 means 65535)
+	gso          uint16 // a GSO super-segment of segments this long
 }
 
 // inject delivers s as if it came from 10.0.0.2.
@@ -138,6 +142,7 @@ func (h *harness) inject(s seg) {
 	copy(buf[hl:], s.data)
 	v, _ := wire.ParseTCPView(buf)
 	v.SetChecksum(v.CalculateChecksum(wire.PseudoHeaderSum(hPeer, hLocal, ProtoNumber, uint16(len(buf)))))
+	b.GSOSize = s.gso
 	h.p.Deliver(b, ipv4.RxInfo{Src: hPeer, Dst: hLocal, Proto: ProtoNumber, TTL: 64})
 }
 

@@ -125,6 +125,8 @@ func (ep *Endpoint) synRcvdInput(s *segment) {
 		// Our SYN-ACK was lost: the peer retransmitted its SYN.
 		p.dropSeg(s, nil, "SYN_RCVD: retransmitted SYN")
 		p.stats.SynRetrans.Inc()
+		p.stats.RetransSegs.Inc() // as tcp_rtx_synack counts it
+		ep.totalRetrans++
 		ep.sendSYNLocked(true)
 		return
 	}
@@ -281,13 +283,13 @@ func (ep *Endpoint) timeWaitInput(s *segment) (again bool) {
 		// A retransmitted FIN: our ACK was lost. ACK it, restart 2*MSL.
 		ep.sendAckLocked()
 		ep.armTimer(&ep.wait, 2*p.cfg.MSL, (*Endpoint).onWait)
-		p.dropSeg(s, nil, "TIME_WAIT: FIN retransmission")
+		p.dropSeg(s, &p.stats.TimeWaitSegs, "TIME_WAIT: FIN retransmission")
 		return false
 	}
 	if !ep.acceptableLocked(s) {
 		ep.sendAckLocked()
 	}
-	p.dropSeg(s, nil, "TIME_WAIT")
+	p.dropSeg(s, &p.stats.TimeWaitSegs, "TIME_WAIT")
 	return false
 }
 
@@ -455,8 +457,15 @@ func (ep *Endpoint) dataLocked(s *segment) bool {
 		}
 		b.Trim(room)
 	}
-	if b.Len() > ep.rcvMSS {
-		ep.rcvMSS = b.Len()
+	// The peer's segment size: a GSO super-segment's is its GSO size
+	// (cf. tcp_measure_rcv_mss), else delayed ACKs and the receive
+	// window's SWS test would take ~64 KiB for one segment.
+	segs, seg := 1, b.Len()
+	if g := int(b.GSOSize); g > 0 && g < seg {
+		segs, seg = gsoSegs(seg, g), g
+	}
+	if seg > ep.rcvMSS {
+		ep.rcvMSS = seg
 	}
 	s.b = nil
 	if seq != ep.rcv.NXT {
@@ -492,7 +501,7 @@ func (ep *Endpoint) dataLocked(s *segment) bool {
 		// Quick-ACK mode at the start of a connection, so the sender's
 		// slow start is not paced by our delayed-ACK timer (cf.
 		// tcp_in_quickack_mode, TCP_MAX_QUICKACKS).
-		ep.quickAcks--
+		ep.quickAcks = max(ep.quickAcks-int32(segs), 0) // counted in wire segments
 		ep.ackNow = true
 	}
 	// RFC 1122 §4.2.3.2's "every second full-sized segment", counted in
@@ -527,6 +536,10 @@ func (ep *Endpoint) reportDuplicateLocked(from, to seqnum.Value, ofo bool) {
 // deliverLocked queues in-order payload for the reader, taking ownership.
 func (ep *Endpoint) deliverLocked(b *pkt.Buf) {
 	ep.rcv.NXT = ep.rcv.NXT.Add(seqnum.Size(b.Len()))
+	if pr := ep.p.probes.sockEnqueue; pr.Enabled() && !ep.rdShut {
+		pr.Fire(&trace.Event{PktID: b.ID, Len: b.Len(), Proto: ProtoNumber, Src: ep.remote.Addr(), SrcPort: ep.remote.Port(),
+			Dst: ep.local.Addr(), DstPort: ep.local.Port()})
+	}
 	if ep.rdShut {
 		b.Free() // shut down for reading: acknowledged and discarded
 	} else {

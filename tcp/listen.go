@@ -32,7 +32,7 @@ func (l *Endpoint) listenInput(s *segment) {
 	st := p.stats
 	switch {
 	case s.has(wire.TCPFlagRST):
-		p.dropSeg(s, nil, "LISTEN: RST")
+		p.dropSeg(s, &st.InDropped, "LISTEN: RST")
 		return
 	case s.has(wire.TCPFlagACK):
 		if !s.has(wire.TCPFlagSYN) && l.cookieAckLocked(s) {
@@ -270,6 +270,9 @@ func (ep *Endpoint) Accept() (*Endpoint, error) {
 			ep.lst.accept = ep.lst.accept[:len(ep.lst.accept)-1]
 			if len(ep.lst.accept) > 0 {
 				signal(ep.rdCh)
+			}
+			if pr := ep.p.probes.sockAccept; pr.Enabled() {
+				ep.fireAcceptLocked(pr, c)
 			}
 			return c, nil
 		}

@@ -226,7 +226,9 @@ func TestDSACKSent(t *testing.T) {
 		t.Fatal("SACK not negotiated")
 	}
 	blocks := func(a capSeg) []wire.SACKBlock { return a.opts.SACK() }
-	b := func(from, to seqnum.Value) wire.SACKBlock { return wire.SACKBlock{Left: uint32(from), Right: uint32(to)} }
+	b := func(from, to seqnum.Value) wire.SACKBlock {
+		return wire.SACKBlock{Left: uint32(from), Right: uint32(to)}
+	}
 	data := []byte("0123456789")
 	h.inject(seg{seq: c.peerNxt, ack: c.ourNxt, flags: fACK, data: data})
 	h.sent() // the quick ACK
@@ -263,5 +265,31 @@ func TestDSACKSent(t *testing.T) {
 	}
 	if h.st.DSACKOldSent.Load() != 2 || h.st.DSACKOfoSent.Load() != 1 {
 		t.Errorf("DSACKOldSent %d DSACKOfoSent %d, want 2 1", h.st.DSACKOldSent.Load(), h.st.DSACKOfoSent.Load())
+	}
+}
+
+// TestDSACKFitsTheSegment: a full-sized data segment that carries a
+// pending D-SACK block shrinks its payload so header and options stay
+// within the MSS the peer allowed.
+func TestDSACKFitsTheSegment(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.NoTimestamps, c.NoSACK = true, false })
+	c := h.active()
+	h.inject(seg{seq: peerISS, ack: c.ourNxt, flags: fSYN | fACK, opts: &wire.TCPOptions{MSS: 1000, HasMSS: true, SACKPermitted: true}})
+	h.expect(fACK)
+	c.peerNxt = peerISS + 1
+	c.ep.SetNoDelay(true)
+	data := []byte("0123456789")
+	h.inject(seg{seq: c.peerNxt, ack: c.ourNxt, flags: fACK, data: data})
+	h.sent()
+	c.ep.mu.Lock()
+	c.ep.reportDuplicateLocked(c.peerNxt, c.peerNxt+10, false) // as if the data came twice
+	c.ep.mu.Unlock()
+	c.ep.Write(make([]byte, 3000))
+	out := h.sent()
+	if len(out) == 0 || len(out[0].opts.SACK()) != 1 {
+		t.Fatalf("first segment %v does not carry the D-SACK", describe(out))
+	}
+	if optLen, n := out[0].opts.Len(), len(out[0].data); optLen+n > 1000 {
+		t.Errorf("segment with %d bytes of options carries %d bytes: %d over the MSS of 1000", optLen, n, optLen+n-1000)
 	}
 }

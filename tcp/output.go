@@ -44,12 +44,18 @@ func (ep *Endpoint) dataOptLenLocked() int {
 	if ep.tsOK {
 		n += 12
 	}
-	if ep.sackOK && !ep.ooo.empty() {
-		k := min(len(ep.ooo.segs), 4)
+	if ep.sackOK {
+		k := len(ep.ooo.segs) // at least as many as the blocks they make
+		if ep.dsack.Left != ep.dsack.Right {
+			k++ // a D-SACK block goes first (transmitLocked)
+		}
+		k = min(k, 4)
 		if ep.tsOK {
 			k = min(k, 3)
 		}
-		n += 4 + 8*k
+		if k > 0 {
+			n += 4 + 8*k
+		}
 	}
 	return n
 }
@@ -79,16 +85,19 @@ func (ep *Endpoint) outputLocked(force bool) {
 		avail := max(ep.sndq.len()-off, 0)
 		wnd := min(int(ep.snd.WND), ep.cwndLocked())
 		usable := max(int(int32(ep.snd.UNA.Add(seqnum.Size(wnd))-ep.snd.NXT)), 0)
-		lim := ep.mss - ep.dataOptLenLocked()
-		n := min(avail, lim, usable)
+		lim := ep.mss - ep.dataOptLenLocked() // a full-sized segment
+		n := min(avail, ep.gsoLimitLocked(lim), usable)
 		if next, ok := ep.sb.nextSacked(ep.snd.NXT); ok && ep.snd.NXT.LessThan(ep.snd.MAX) {
 			n = min(n, int(next.Sub(ep.snd.NXT)))
+		}
+		retrans := ep.snd.NXT.LessThan(ep.snd.MAX)
+		if n > lim && !retrans {
+			n = ep.gsoTrimLocked(n, lim, avail) // a GSO super-segment (gso.go)
 		}
 		fin := ep.finUnsentLocked() && n == avail && (n > 0 || usable > 0 || ep.snd.NXT == ep.snd.UNA)
 		if n == 0 && !fin {
 			break
 		}
-		retrans := ep.snd.NXT.LessThan(ep.snd.MAX)
 		if !force && !retrans && n > 0 {
 			if n < avail && n < lim && n < int(ep.maxSndWnd/2) {
 				break // sender SWS avoidance: wait for a bigger window
@@ -262,35 +271,51 @@ func (ep *Endpoint) transmitLocked(seq seqnum.Value, flags wire.TCPFlags, n int)
 	binary.BigEndian.PutUint16(buf[14:], wfield)
 	binary.BigEndian.PutUint32(buf[16:], 0) // checksum, urgent pointer
 	o.Encode(buf[wire.TCPMinHeaderLen:hlen])
-	sum := wire.Checksum(buf, wire.PseudoHeaderSum(ep.rt.Src, ep.remote.Addr(), ProtoNumber, uint16(hlen+n)))
-	if n > 0 {
-		// The payload is the send queue's own bytes, by reference: the
-		// one copy was the Write's.
-		ep.sndq.appendTo(b, int(seq.Sub(ep.ringSeq)), n)
-		off := hlen
-		for i := 1; i < b.NumViews(); i++ {
-			v := b.View(i)
-			sum = wire.Combine(sum, wire.Checksum(v, 0), off)
-			off += len(v)
-		}
+	// More than one wire segment's payload: a GSO super-segment, cut
+	// (if the device does not carry it whole) at the MSS less these
+	// options (gso.go).
+	gso := 0
+	if seg := ep.mss - olen; n > seg && seg > 0 {
+		gso = seg
+		b.GSOSize = uint16(seg)
 	}
-	binary.BigEndian.PutUint16(buf[16:], ^wire.Fold(sum))
+	// A super-segment whole on a link whose ends trust their checksums
+	// needs none; its segments, if cut, get theirs (netdev's gso.go).
+	if gso == 0 || ep.rt.GSOMaxSize == 0 || ep.rt.Dev == nil || !ep.rt.Dev.Caps().ChecksumOffload {
+		sum := wire.Checksum(buf, wire.PseudoHeaderSum(ep.rt.Src, ep.remote.Addr(), ProtoNumber, uint16(hlen+n)))
+		if n > 0 {
+			// The payload is the send queue's own bytes, by reference:
+			// the one copy was the Write's.
+			ep.sndq.appendTo(b, int(seq.Sub(ep.ringSeq)), n)
+			off := hlen
+			for i := 1; i < b.NumViews(); i++ {
+				v := b.View(i)
+				sum = wire.Combine(sum, wire.Checksum(v, 0), off)
+				off += len(v)
+			}
+		}
+		binary.BigEndian.PutUint16(buf[16:], ^wire.Fold(sum))
+	} else {
+		ep.sndq.appendTo(b, int(seq.Sub(ep.ringSeq)), n)
+	}
 	b.SetTransportHeader()
+	b.ID = p.tracer.NextPacketID() // IP would give it one: give it now, for tcp:::send
 
 	st := p.stats
-	st.OutSegs.Inc()
+	segs := uint64(gsoSegs(n, gso)) // wire segments, as tcp_skb_pcount
+	st.OutSegs.Add(segs)
 	if flags&wire.TCPFlagRST != 0 {
 		st.OutRsts.Inc()
 	}
 	retrans := !syn && seq.LessThan(ep.snd.MAX) && (n > 0 || flags&wire.TCPFlagFIN != 0)
 	if retrans {
-		st.RetransSegs.Inc()
+		st.RetransSegs.Add(segs)
+		ep.totalRetrans++
 		if ep.rttTiming && seq.LessThan(ep.rttSeq) {
 			ep.rttTiming = false // Karn
 		}
 		if pr := p.probes.retransmit; pr.Enabled() {
-			pr.Fire(&trace.Event{PktID: b.ID, Len: n, Proto: ProtoNumber, Src: ep.local.Addr(), Dst: ep.remote.Addr(),
-				SrcPort: ep.local.Port(), DstPort: ep.remote.Port(), Detail: segDetail(seq, ack, flags, wfield, n)})
+			ep.fireSegLocked(pr, b, hlen, seq, ack, flags, wfield, n)
 		}
 	} else if n > 0 && !ep.rttTiming && !ep.tsOK && seq == ep.snd.MAX {
 		ep.rttTiming, ep.rttSeq, ep.rttStart = true, seq.Add(seqnum.Size(n)), ep.nowLocked()
@@ -305,8 +330,7 @@ func (ep *Endpoint) transmitLocked(seq seqnum.Value, flags wire.TCPFlags, n int)
 		}
 	}
 	if pr := p.probes.send; pr.Enabled() {
-		pr.Fire(&trace.Event{PktID: b.ID, Len: n, Proto: ProtoNumber, Src: ep.local.Addr(), Dst: ep.remote.Addr(),
-			SrcPort: ep.local.Port(), DstPort: ep.remote.Port(), Detail: segDetail(seq, ack, flags, wfield, n)})
+		ep.fireSegLocked(pr, b, hlen, seq, ack, flags, wfield, n)
 	}
 	if err := p.ip.Output(b, &ep.rt, ProtoNumber, ipv4.SendOptions{DF: true}); err != nil {
 		if errors.Is(err, ipv4.ErrMessageSize) {
@@ -340,6 +364,7 @@ func (ep *Endpoint) lowerMSSLocked(mtu int, resend bool) {
 func (ep *Endpoint) fireCwnd(why string) {
 	if pr := ep.p.probes.cwnd; pr.Enabled() {
 		pr.Fire(&trace.Event{Proto: ProtoNumber, Src: ep.local.Addr(), Dst: ep.remote.Addr(), SrcPort: ep.local.Port(), DstPort: ep.remote.Port(),
+			CWnd: ep.cwndLocked(), Ssthresh: ep.cc.Ssthresh(), SRTT: ep.rtt.srtt, RTTVar: ep.rtt.rttvar,
 			Reason: why, Detail: fmt.Sprintf("cwnd %d ssthresh %d inflight %d srtt %v", ep.cwndLocked(), ep.cc.Ssthresh(), ep.inFlight(), ep.rtt.srtt)})
 	}
 }

@@ -418,7 +418,7 @@ func (ep *Endpoint) sackNewAckLocked(acked int, now time.Time) {
 		if sb.rtoLoss && ep.recover.LessThanEq(ep.snd.UNA) {
 			sb.rtoLoss = false
 		}
-		ep.cc.OnAck(acked, ep.rtt.srtt, ep.inFlight(), now)
+		ep.onAckLocked(acked, now)
 		if pr := ep.p.probes.cwnd; pr.Enabled() {
 			ep.fireCwnd("ack")
 		}

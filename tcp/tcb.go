@@ -79,7 +79,10 @@ type Endpoint struct {
 	sackOK      bool
 	wsOK        bool
 	maxSndWnd   uint32 // largest window the peer offered (sender SWS)
-	rcvMSS      int    // estimate of the peer's segment size (delayed ACK)
+	// totalRetrans counts segments retransmitted (tcpi_total_retrans,
+	// for the socket table); it sits in what was padding.
+	totalRetrans uint32
+	rcvMSS       int // estimate of the peer's segment size (delayed ACK)
 
 	// Send side.
 	sndq           sendRing
@@ -242,7 +245,8 @@ func (ep *Endpoint) setStateLocked(s State) {
 	}
 	if pr := ep.p.probes.stateChange; pr.Enabled() {
 		pr.Fire(&trace.Event{Proto: ProtoNumber, Src: ep.local.Addr(), Dst: ep.remote.Addr(),
-			SrcPort: ep.local.Port(), DstPort: ep.remote.Port(), Detail: fmt.Sprintf("%v -> %v", old, s)})
+			SrcPort: ep.local.Port(), DstPort: ep.remote.Port(), OldState: old.String(), NewState: s.String(),
+			Detail: fmt.Sprintf("%v -> %v", old, s)})
 	}
 }
 

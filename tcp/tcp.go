@@ -120,7 +120,9 @@ type Proto struct {
 	probes struct {
 		connectRequest, connectEstablished, acceptEstablished *trace.Probe
 		stateChange, send, receive, retransmit, drop, cwnd    *trace.Probe
+		sockAccept, sockConnect, sockClose, sockEnqueue       *trace.Probe // socket:::*
 	}
+	tracer *trace.Tracer // packet ids
 
 	chMu     sync.Mutex // challenge ACK budget
 	chSecond int64
@@ -170,6 +172,11 @@ func New(c Config) *Proto {
 	p.probes.retransmit = tr.Probe("tcp", "retransmit")
 	p.probes.drop = tr.Probe("tcp", "drop")
 	p.probes.cwnd = tr.Probe("tcp", "cwnd")
+	p.probes.sockAccept = tr.Probe("socket", "accept")
+	p.probes.sockConnect = tr.Probe("socket", "connect")
+	p.probes.sockClose = tr.Probe("socket", "close")
+	p.probes.sockEnqueue = tr.Probe("socket", "enqueue")
+	p.tracer = tr
 	return p
 }
 
@@ -255,8 +262,11 @@ func (p *Proto) Deliver(b *pkt.Buf, info ipv4.RxInfo) {
 	b.Pull(hlen)
 	s.b, s.plen = b, b.Len()
 	if pr := p.probes.receive; pr.Enabled() {
-		pr.Fire(&trace.Event{PktID: b.ID, Len: s.plen, Proto: ProtoNumber, Src: info.Src, Dst: info.Dst,
-			SrcPort: s.src.Port(), DstPort: s.dst.Port(), Detail: segDetail(s.seq, s.ack, s.flags, s.wnd, s.plen)})
+		e := segEvent(b.ID, s.src, s.dst, s.seq, s.ack, s.flags, s.wnd, p.peerShift(&s), s.plen)
+		if pr.WantsPayload() {
+			e.Payload = payloadOf(b, 0, s.plen)
+		}
+		pr.Fire(&e)
 	}
 	p.demux(&s)
 	if s.b != nil {
@@ -301,8 +311,13 @@ func (p *Proto) dropSeg(s *segment, c *stats.Counter, reason string) {
 		c.Inc()
 	}
 	if pr := p.probes.drop; pr.Enabled() {
-		pr.Fire(&trace.Event{Len: s.plen, Proto: ProtoNumber, Src: s.src.Addr(), Dst: s.dst.Addr(),
-			SrcPort: s.src.Port(), DstPort: s.dst.Port(), Reason: reason, Detail: segDetail(s.seq, s.ack, s.flags, s.wnd, s.plen)})
+		var id uint64
+		if s.b != nil {
+			id = s.b.ID
+		}
+		e := segEvent(id, s.src, s.dst, s.seq, s.ack, s.flags, s.wnd, 0, s.plen)
+		e.Reason = reason
+		pr.Fire(&e)
 	}
 }
 

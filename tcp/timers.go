@@ -167,6 +167,7 @@ func (ep *Endpoint) onRTO() {
 		}
 		st.SynRetrans.Inc()
 		st.RetransSegs.Inc()
+		ep.totalRetrans++
 		ep.backoff++
 		ep.rttTiming = false
 		ep.sendSYNLocked(true)
@@ -176,12 +177,12 @@ func (ep *Endpoint) onRTO() {
 	if ep.snd.UNA == ep.snd.MAX {
 		return
 	}
-	ep.retries++
 	if ep.sb.ptoArmed {
 		ep.sb.ptoArmed = false
 		ep.probeLocked()
 		return
 	}
+	ep.retries++
 	if ep.retries > ep.p.cfg.Retries {
 		st.AbortOnTimeout.Inc()
 		ep.failLocked(ep.timeoutErr())

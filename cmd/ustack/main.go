@@ -6,6 +6,7 @@
 //	ustack ping -c 3 10.0.0.1                                   # from that host
 //	ustack udp 10.0.0.1:7 hello                                 # nc -u
 //	ustack status                                               # ip addr, ip route, ...
+//	ustack ss -tani; ustack netstat -s                          # sockets, counters
 //	ustack get -o f http://10.0.0.1/f                           # curl, over ustack's TCP
 //
 // Run `ustack help` for the full usage.
@@ -39,7 +40,13 @@ func init() {
 		{name: "ping", summary: "send ICMP echo requests from a running stack", usage: pingUsage, run: runPing},
 		{name: "udp", summary: "send or receive UDP datagrams through a running stack", usage: udpUsage, run: runUDP},
 		{name: "status", summary: "show a running stack's interfaces, routes, neighbours and counters", usage: statusUsage, run: runStatus},
+		{name: "netstat", summary: "show a running stack's sockets (-an) or counters (-s), as netstat", usage: netstatUsage, run: runNetstat},
+		{name: "ss", summary: "show a running stack's sockets and TCP internals (-ti), as ss", usage: ssUsage, run: runSS},
+		{name: "ifconfig", summary: "show a running stack's interfaces and their counters", usage: ifconfigUsage, run: runIfconfig},
+		{name: "route", summary: "show a running stack's routing table", usage: routeUsage, run: runRoute},
+		{name: "arp", summary: "show a running stack's neighbour (ARP) cache", usage: arpUsage, run: runArp},
 		{name: "get", summary: "fetch an http:// URL over a running stack's TCP (curl)", usage: getUsage, run: runGet},
+		{name: "trace", summary: "print a running stack's probe events as they fire (dtrace)", usage: traceUsage, run: runTrace},
 		{name: "demo", summary: "watch a packet walk the layers: client, router, server in one process", usage: demoUsage, run: runDemo},
 		{name: "help", summary: "show this help, or a command's ('ustack help ping')", run: runHelp},
 	}

@@ -20,7 +20,7 @@ import (
 
 const upUsage = `usage: ustack up --if [tap:|tun:]NAME=CIDR[,CIDR...] [--if ...] [--gw ADDR]
                  [--forward] [--mtu N] [--serve NAME[/PROTO][:PORT[:DIR]][,...]]
-                 [--ctl PATH] [--impair SPEC] [--tcp-msl D]
+                 [--ctl PATH] [--metrics ADDR] [--impair SPEC] [--tcp-msl D]
 
 Run a stack on TAP (or TUN) devices until SIGINT or SIGTERM: a host, or a
 router with --forward and several interfaces. Each device is attached to
@@ -42,6 +42,9 @@ Options:
                   (http:8080:/srv/www, or http::DIR on port 80):
 %s  --ctl PATH      control socket (default: $USTACK_CTL, $XDG_RUNTIME_DIR/ustack.sock,
                   /run/ustack.sock for root, /tmp/ustack-$UID.sock otherwise)
+  --metrics ADDR  serve every counter for Prometheus at http://ADDR/metrics,
+                  over the stack's own TCP on its network; ADDR is
+                  [IP]:PORT, e.g. :9100 (every address of the stack)
 
 Testing options:
   --impair SPEC   impair every device's traffic, sent and received alike,
@@ -87,6 +90,7 @@ func runUp(args []string) error {
 		ctlPath string
 		impair  impairSpec
 		msl     time.Duration
+		metrics string
 	)
 	fs.Var(&ifs, "if", "")
 	fs.Var(&serve, "serve", "")
@@ -96,6 +100,7 @@ func runUp(args []string) error {
 	fs.StringVar(&ctlPath, "ctl", "", "")
 	fs.Var(&impair, "impair", "")
 	durationVar(fs, &msl, 0, "", "tcp-msl")
+	fs.StringVar(&metrics, "metrics", "", "")
 	pos, err := parseFlags(fs, upUsageText(), args)
 	if err != nil {
 		return err
@@ -161,10 +166,20 @@ func runUp(args []string) error {
 		return err
 	}
 	srv.Handle("services", svcs.handle)
+	var ms *metricsServer
+	if metrics != "" {
+		if ms, err = startMetrics(st, metrics); err != nil {
+			return err
+		}
+		defer ms.Close()
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 
 	printUpSummary(st, &svcs, ctlPath)
+	if ms != nil {
+		fmt.Fprintf(os.Stdout, "metrics: http://%v/metrics\n", ms.Addr())
+	}
 
 	select {
 	case <-ctx.Done():
@@ -177,6 +192,9 @@ func runUp(args []string) error {
 	srv.Close()
 	<-served
 	svcs.stop()
+	if ms != nil {
+		ms.Close()
+	}
 	imp.report(os.Stdout)
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("shutting down: %v", err)

@@ -63,7 +63,10 @@ type Driver struct {
 // Wrap returns a driver that passes frames to and from inner through the
 // impairments cfg describes. The driver owns inner: Close closes it.
 // Checksum offload is turned off when either direction corrupts, so that
-// the receiving stack verifies checksums and catches the damage.
+// the receiving stack verifies checksums and catches the damage; GSO is
+// turned off when the transmit direction impairs anything. (A GSO peer
+// across inner still sends super-packets, which the receive direction
+// impairs whole: do not wrap one end of a GSO pair.)
 func Wrap(inner netdev.Driver, cfg Config) *Driver {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real()
@@ -71,6 +74,11 @@ func Wrap(inner netdev.Driver, cfg Config) *Driver {
 	d := &Driver{inner: inner, caps: inner.Caps()}
 	if cfg.Tx.Corrupt > 0 || cfg.Rx.Corrupt > 0 {
 		d.caps.ChecksumOffload = false
+	}
+	if !cfg.Tx.IsZero() {
+		// Impairments act on wire frames: the stack must hand the pipe
+		// segments, not GSO super-packets (netdev cuts them).
+		d.caps.GSOMaxSize = 0
 	}
 	d.tx = NewPipe(PipeConfig{Impair: cfg.Tx, Seed: cfg.Seed, Stream: streamTx, Clock: cfg.Clock}, inner.Transmit)
 	d.rx = NewPipe(PipeConfig{Impair: cfg.Rx, Seed: cfg.Seed, Stream: streamRx, Clock: cfg.Clock}, d.receive)
@@ -91,7 +99,7 @@ func (d *Driver) Rx() *Pipe { return d.rx }
 func (d *Driver) Stats() Stats { return Stats{Tx: d.tx.Stats(), Rx: d.rx.Stats()} }
 
 // Caps implements netdev.Driver: the inner driver's, less checksum
-// offload when frames are corrupted.
+// offload when frames are corrupted and GSO when sent frames are impaired.
 func (d *Driver) Caps() netdev.Caps { return d.caps }
 
 // Start implements netdev.Driver: the inner driver delivers to the receive

@@ -11,6 +11,10 @@
 //
 // Each end may impair the frames it sends, as netem on a veth's egress
 // would, through the fault package's Pipe.
+//
+// A pair whose ends both declare GSO (Config.GSO) carries TCP GSO
+// super-packets whole, longer than the MTU, as veth does with TSO: one
+// Buf for a 64 KiB write instead of ~45.
 package vwire
 
 import (
@@ -58,6 +62,19 @@ type Config struct {
 	// peer corrupts frames; set it on switch ports that may receive
 	// frames another port corrupts.
 	NoChecksumOffload bool
+	// GSO declares that the host on this end of a pair sends and takes
+	// TCP GSO super-packets whole (up to netdev.GSOMaxSize bytes, above
+	// the MTU), as veth does with NETIF_F_TSO: one Buf crosses instead of
+	// one per wire segment. Set it only when the hosts on both ends are
+	// ustack stacks (which hand Bufs across by reference and read
+	// Buf.GSOSize); an adapter that copies frames out for another stack
+	// must leave it off. It takes effect only when both ends of a pair
+	// set it and neither impairs its frames (impairments act on wire
+	// frames); a GSO pair's ends then share one checksum-offload
+	// setting, off if either sets NoChecksumOffload, so that what one
+	// end's stack leaves unchecksummed the other trusts. Switch ports
+	// ignore it. Off by default.
+	GSO bool
 	// Impair impairs the frames this end sends (netem on its egress).
 	Impair fault.Impair
 	// Seed seeds Impair's random choices.
@@ -99,6 +116,10 @@ type End struct {
 	pipe     *fault.Pipe // egress impairment; nil without
 	closed   atomic.Bool
 
+	// maxGSOFrame is the longest GSO super-packet frame the end takes
+	// whole (0: it takes none).
+	maxGSOFrame int
+
 	// mu guards rx and down. deliver holds it for reading while it calls
 	// Receive, so that Close, which takes it for writing, returns only
 	// once no Receive is in progress. Hence a host must not Close its end
@@ -133,6 +154,14 @@ func NewPair(a, b Config) (*End, *End) {
 	ea := newEnd(a, streamA, b.Impair.Corrupt > 0)
 	eb := newEnd(b, streamB, a.Impair.Corrupt > 0)
 	ea.peer, eb.peer = eb, ea
+	if a.GSO && b.GSO && a.Impair.IsZero() && b.Impair.IsZero() {
+		offload := !a.NoChecksumOffload && !b.NoChecksumOffload
+		for _, e := range []*End{ea, eb} {
+			e.caps.GSOMaxSize = netdev.GSOMaxSize
+			e.caps.ChecksumOffload = offload
+			e.maxGSOFrame = netdev.GSOMaxSize + wire.EthernetHeaderLen
+		}
+	}
 	return ea, eb
 }
 
@@ -241,7 +270,7 @@ func (e *End) deliver(b *pkt.Buf, flooded bool) error {
 		b.Free()
 		return ErrNoCarrier
 	}
-	if n > e.maxFrame {
+	if n > e.maxFrame && (b.GSOSize == 0 || n > e.maxGSOFrame) {
 		e.mu.RUnlock()
 		e.Stats.RxDropped.Inc()
 		b.Free()

@@ -94,11 +94,14 @@ func (p *pair) sides() (side, side) {
 
 // newUstackPair cables two ustack stacks (10.0.0.1, 10.0.0.2) with a
 // vwire, both verifying checksums as the gVisor side of a mixed pair does.
+// The wire passes TCP GSO super-packets whole, as a link between two
+// ustack stacks allows (both ends hand Bufs across by reference); vwire
+// turns that off when o impairs the wire, since impairments act on frames.
 func newUstackPair(tb testing.TB, o wireOptions) (side, side) {
 	tb.Helper()
 	a, b := vwire.NewPair(
-		vwire.Config{Name: "a", MAC: vwire.SeededMAC(2, 1), NoChecksumOffload: true, MTU: o.MTU, Impair: o.Impair, Seed: o.Seed},
-		vwire.Config{Name: "b", MAC: vwire.SeededMAC(2, 2), NoChecksumOffload: true, MTU: o.MTU, Impair: o.Impair, Seed: o.Seed})
+		vwire.Config{Name: "a", MAC: vwire.SeededMAC(2, 1), NoChecksumOffload: true, GSO: true, MTU: o.MTU, Impair: o.Impair, Seed: o.Seed},
+		vwire.Config{Name: "b", MAC: vwire.SeededMAC(2, 2), NoChecksumOffload: true, GSO: true, MTU: o.MTU, Impair: o.Impair, Seed: o.Seed})
 	mk := func(end *vwire.End, p netip.Prefix, seed uint64) *ustack.Stack {
 		s := ustack.New(ustack.Options{CheckedBuffers: !o.FastBuffers, Seed: seed})
 		if _, err := s.AddNIC("eth0", end); err != nil {

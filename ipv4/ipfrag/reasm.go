@@ -219,8 +219,8 @@ func New(cfg Config) *Reassembler {
 //     a multiple of 8 bytes: that fragment alone (ReasmFails);
 //   - a fragment overlapping one held: the whole datagram (ReasmOverlaps,
 //     ReasmFails). An exact duplicate (same offset, length and payload
-//     bytes) is not an overlap: it alone is dropped and nothing but
-//     ReasmReqds counts it, as in Linux;
+//     bytes) is not an overlap: it alone is dropped (ReasmDuplicates,
+//     Linux's SKB_DROP_REASON_DUP_FRAG, which no MIB counts);
 //   - a datagram that would exceed 65,535 bytes (ReasmOversize,
 //     ReasmFails), whose last fragment disagrees with another (two
 //     different ends, or data beyond the end), or that has more than
@@ -287,7 +287,7 @@ func (r *Reassembler) Process(b *pkt.Buf) *pkt.Buf {
 
 	if whole != nil {
 		if p := r.probes.reassembled; p.Enabled() {
-			p.Fire(&trace.Event{PktID: whole.ID, Len: whole.Len(), Proto: k.proto,
+			p.Fire(&trace.Event{PktID: whole.ID, Len: whole.Len(), Proto: k.proto, IPID: k.id, Frags: info,
 				Src: h4(k.src), Dst: h4(k.dst), Detail: fmt.Sprintf("id %d from %d fragments", k.id, info)})
 		}
 	}
@@ -357,11 +357,11 @@ func (r *Reassembler) insertLocked(b *pkt.Buf, k key, off, end, hl, cost int, mf
 		old := &q.frags[i]
 		if sameBytes(old.b, int(old.skip), b, hl, end-off) {
 			// RFC 5722 Errata 3089: a duplicate is dropped, the datagram
-			// kept. Only ReasmReqds counted it, as in Linux. It may
+			// kept; ReasmDuplicates counts it (Linux: a drop reason). It may
 			// still have told where the datagram ends (MF clear on a
 			// copy of a fragment first seen with MF set), so look
 			// whether the datagram is now complete.
-			r.dropFragLocked(b, k, nil, "reassembly: duplicate fragment")
+			r.dropFragLocked(b, k, &st.ReasmDuplicates, "reassembly: duplicate fragment")
 			return r.completeLocked(q)
 		}
 		overlap = true

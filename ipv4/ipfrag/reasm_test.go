@@ -206,11 +206,11 @@ func TestDuplicates(t *testing.T) {
 		whole bool
 		want  map[string]int64
 	}{
-		{"first twice", []int{0, 0, 1, 2}, true, map[string]int64{"ReasmReqds": 4, "ReasmOKs": 1}},
-		{"middle twice", []int{1, 0, 1, 2}, true, map[string]int64{"ReasmReqds": 4, "ReasmOKs": 1}},
-		{"last twice", []int{2, 2, 0, 1}, true, map[string]int64{"ReasmReqds": 4, "ReasmOKs": 1}},
-		{"all twice", []int{0, 1, 0, 1, 2}, true, map[string]int64{"ReasmReqds": 5, "ReasmOKs": 1}},
-		{"mf-clear copy completes", []int{0, 1, 3}, true, map[string]int64{"ReasmReqds": 3, "ReasmOKs": 1}},
+		{"first twice", []int{0, 0, 1, 2}, true, map[string]int64{"ReasmReqds": 4, "ReasmOKs": 1, "ReasmDuplicates": 1}},
+		{"middle twice", []int{1, 0, 1, 2}, true, map[string]int64{"ReasmReqds": 4, "ReasmOKs": 1, "ReasmDuplicates": 1}},
+		{"last twice", []int{2, 2, 0, 1}, true, map[string]int64{"ReasmReqds": 4, "ReasmOKs": 1, "ReasmDuplicates": 1}},
+		{"all twice", []int{0, 1, 0, 1, 2}, true, map[string]int64{"ReasmReqds": 5, "ReasmOKs": 1, "ReasmDuplicates": 2}},
+		{"mf-clear copy completes", []int{0, 1, 3}, true, map[string]int64{"ReasmReqds": 3, "ReasmOKs": 1, "ReasmDuplicates": 1}},
 		{"different bytes", []int{0, 1, -1}, false, map[string]int64{"ReasmReqds": 3, "ReasmOverlaps": 1, "ReasmFails": 1}},
 	}
 	for _, tt := range tests {
