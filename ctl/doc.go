@@ -48,6 +48,7 @@
 //	get     args GetArgs;    events "header" GetHeader, then "body" []byte; result GetResult
 //	sockets args SocketsArgs; no events;                result []Socket
 //	trace   args TraceArgs;  events "event" TraceEvent, "walk" TraceWalk, "lost" TraceLost; result TraceResult
+//	capture args CaptureArgs; events "interface" CaptureInterface, "frame" CaptureFrame, "dropped" CaptureDropped; result CaptureResult
 //
 // Error codes are "bad_request", "unknown_method", "bad_args",
 // "canceled", "timeout", "shutdown", "error", or the name of an errno

@@ -69,6 +69,7 @@ func NewServer(st *stack.Stack) *Server {
 	s.Handle("get", s.get)
 	s.Handle("trace", s.trace)
 	s.Handle("sockets", s.sockets)
+	s.Handle("capture", s.capture)
 	return s
 }
 

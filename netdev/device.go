@@ -81,6 +81,8 @@ type Device struct {
 	txq       pkt.Queue
 	txRunning bool
 	txBatch   []*pkt.Buf
+
+	taps atomic.Pointer[tapList] // capture taps (capture.go)
 }
 
 // Index returns the ifindex.
@@ -193,6 +195,7 @@ func (d *Device) Transmit(b *pkt.Buf) error {
 		d.txMu.Unlock()
 		for i, x := range batch {
 			n := x.Len()
+			d.tap(x, Outbound)
 			if err := d.drv.Transmit(x); err != nil {
 				d.Stats.TxErrors.Inc()
 			} else {

@@ -15,6 +15,7 @@ import (
 func (r *Registry) input(d *Device, b *pkt.Buf) {
 	d.Stats.RxPackets.Inc()
 	d.Stats.RxBytes.Add(uint64(b.Len()))
+	d.tap(b, Inbound)
 	if p := r.probes.receive; p.Enabled() {
 		p.Fire(&trace.Event{PktID: b.ID, Dev: d.name, Len: b.Len()})
 	}

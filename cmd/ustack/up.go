@@ -20,7 +20,8 @@ import (
 
 const upUsage = `usage: ustack up --if [tap:|tun:]NAME=CIDR[,CIDR...] [--if ...] [--gw ADDR]
                  [--forward] [--mtu N] [--serve NAME[/PROTO][:PORT[:DIR]][,...]]
-                 [--ctl PATH] [--metrics ADDR] [--impair SPEC] [--tcp-msl D]
+                 [--ctl PATH] [--metrics ADDR] [--pcap FILE[,IFACE]]
+                 [--impair SPEC] [--tcp-msl D]
 
 Run a stack on TAP (or TUN) devices until SIGINT or SIGTERM: a host, or a
 router with --forward and several interfaces. Each device is attached to
@@ -45,6 +46,10 @@ Options:
   --metrics ADDR  serve every counter for Prometheus at http://ADDR/metrics,
                   over the stack's own TCP on its network; ADDR is
                   [IP]:PORT, e.g. :9100 (every address of the stack)
+  --pcap FILE[,IFACE]
+                  write the frames of every interface (or of IFACE only)
+                  to the pcapng file FILE, from start to shutdown; see
+                  'ustack capture' to capture a running stack
 
 Testing options:
   --impair SPEC   impair every device's traffic, sent and received alike,
@@ -91,6 +96,7 @@ func runUp(args []string) error {
 		impair  impairSpec
 		msl     time.Duration
 		metrics string
+		pcapArg pcapFlag
 	)
 	fs.Var(&ifs, "if", "")
 	fs.Var(&serve, "serve", "")
@@ -101,6 +107,7 @@ func runUp(args []string) error {
 	fs.Var(&impair, "impair", "")
 	durationVar(fs, &msl, 0, "", "tcp-msl")
 	fs.StringVar(&metrics, "metrics", "", "")
+	fs.Var(&pcapArg, "pcap", "")
 	pos, err := parseFlags(fs, upUsageText(), args)
 	if err != nil {
 		return err
@@ -144,6 +151,11 @@ func runUp(args []string) error {
 
 	st := stack.New(stack.Options{Forwarding: forward, TCP: tcp.Config{MSL: msl}})
 	defer st.Close()
+	capt, err := startUpCapture(st, pcapArg, ifs)
+	if err != nil {
+		return err
+	}
+	defer capt.close(nil)
 	var imp impaired
 	for _, s := range ifs {
 		if err := addInterface(st, s, mtu, &impair, &imp); err != nil {
@@ -196,6 +208,7 @@ func runUp(args []string) error {
 		ms.Close()
 	}
 	imp.report(os.Stdout)
+	capt.close(os.Stdout)
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("shutting down: %v", err)
 	}

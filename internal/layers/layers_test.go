@@ -18,6 +18,7 @@ var layer = map[string]int{
 	"ustack/stats":  0,
 	"ustack/trace":  0,
 	"ustack/clock":  0,
+	"ustack/pcapng": 0,
 
 	"ustack/netdev":  1,
 	"ustack/drivers": 1,
