@@ -47,13 +47,10 @@ type Server struct {
 	conns     map[*conn]struct{}
 	closed    bool
 	wg        sync.WaitGroup // connection goroutines
-
-	tcp *tcpStates // the "tcp" section of status (tcpstates.go)
 }
 
-// NewServer returns a server for st with the methods ping, udp, status
-// and get. It starts counting TCP connections per state at once (see
-// tcpstates.go): make it before opening listeners for them to be counted.
+// NewServer returns a server for st with the methods listed in doc.go
+// (ping, udp, status, get, trace, sockets, capture).
 func NewServer(st *stack.Stack) *Server {
 	s := &Server{
 		st:        st,
@@ -62,7 +59,6 @@ func NewServer(st *stack.Stack) *Server {
 		conns:     make(map[*conn]struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
-	s.tcp = watchTCPStates(st.Tracer())
 	s.Handle("ping", s.ping)
 	s.Handle("udp", s.udp)
 	s.Handle("status", s.status)
@@ -224,7 +220,6 @@ func (s *Server) Close() error {
 		c.nc.SetWriteDeadline(now.Add(shutdownGrace))
 	}
 	s.wg.Wait()
-	s.tcp.stop()
 	return nil
 }
 

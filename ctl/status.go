@@ -30,8 +30,7 @@ type Status struct {
 	Neighbors  []Neighbor     `json:"neighbors,omitempty"`  // section "neighbors" (ip neigh)
 	Counters   []CounterGroup `json:"counters,omitempty"`   // section "counters" (netstat -s)
 	// TCPStates counts TCP connections per state, listeners included
-	// (section "tcp", ss -s): only a Server's answer has it (see
-	// tcpstates.go), not Snapshot's.
+	// (section "tcp", ss -s; see tcpstates.go).
 	TCPStates []Counter `json:"tcp_states,omitempty"`
 }
 
@@ -107,14 +106,13 @@ func (s *Status) Group(name string) (CounterGroup, bool) {
 }
 
 // sections fill the parts of a Status; a new section is one entry here
-// and one field in Status. A nil entry is filled by Server.status from
-// the server's own state.
+// and one field in Status.
 var sections = map[string]func(*stack.Stack, *Status){
 	"interfaces": statusInterfaces,
 	"routes":     statusRoutes,
 	"neighbors":  statusNeighbors,
 	"counters":   statusCounters,
-	"tcp":        nil, // Server.tcp (tcpstates.go)
+	"tcp":        statusTCP,
 }
 
 // Sections lists the section names StatusArgs accepts.
@@ -136,9 +134,6 @@ func (s *Server) status(ctx context.Context, raw json.RawMessage, _ *Stream) (an
 	if err != nil {
 		return nil, err
 	}
-	if len(a.Sections) == 0 || slices.Contains(a.Sections, "tcp") {
-		st.TCPStates = s.tcp.counters()
-	}
 	return st, nil
 }
 
@@ -156,9 +151,7 @@ func Snapshot(s *stack.Stack, names ...string) (*Status, error) {
 	}
 	st := &Status{Forwarding: s.IP().Forwarding()}
 	for _, n := range names {
-		if fill := sections[n]; fill != nil {
-			fill(s, st)
-		}
+		sections[n](s, st)
 	}
 	return st, nil
 }

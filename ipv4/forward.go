@@ -1,7 +1,6 @@
 package ipv4
 
 import (
-	"fmt"
 
 	"ustack/netdev"
 	"ustack/pkt"
@@ -97,7 +96,7 @@ func (p *Proto) forward(in *netdev.Device, b *pkt.Buf, h wire.IPv4View) {
 	st.ForwDatagrams.Inc()
 	if pr := p.probes.forward; pr.Enabled() {
 		pr.Fire(&trace.Event{PktID: b.ID, Dev: out.Name(), Len: b.Len(), Proto: uint8(w.Protocol()), Src: w.Src(), Dst: dst, TTL: w.TTL(), IPID: w.ID(),
-			Detail: fmt.Sprintf("%s -> %s via %v ttl %d", in.Name(), out.Name(), rt.NextHop, w.TTL())})
+			Detail: in.Name() + " -> " + out.Name() + " via " + rt.NextHop.String()})
 	}
 	if b.GSOSize > 0 && in.Caps().ChecksumOffload && !out.Caps().ChecksumOffload && out.Caps().GSOMaxSize > 0 {
 		gsoFixChecksum(b, w) // the sender may have trusted the link in (w is not used after)

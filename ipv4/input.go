@@ -2,7 +2,6 @@ package ipv4
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 
 	"ustack/netdev"
@@ -86,8 +85,7 @@ func (p *Proto) input(dev *netdev.Device, b *pkt.Buf) {
 		}
 	}
 	if pr := p.probes.receive; pr.Enabled() {
-		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Len: total, Proto: uint8(h.Protocol()), Src: src, Dst: dst, TTL: h.TTL(), IPID: h.ID(),
-			Detail: fmt.Sprintf("ttl %d id %d len %d", h.TTL(), h.ID(), total)})
+		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Len: total, Proto: uint8(h.Protocol()), Src: src, Dst: dst, TTL: h.TTL(), IPID: h.ID()})
 	}
 
 	// Route the input: ours, broadcast, or someone else's.
@@ -209,6 +207,6 @@ func isZeroNet(a netip.Addr) bool { return a.Is4() && a.As4()[0] == 0 }
 
 func (p *Proto) routeProbe(b *pkt.Buf, dev *netdev.Device, dst netip.Addr, what string) {
 	if pr := p.probes.route; pr.Enabled() {
-		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Dst: dst, Reason: what, Detail: "input: " + what})
+		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Dst: dst, Reason: what})
 	}
 }

@@ -2,7 +2,6 @@ package ipv4
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 
 	"ustack/ipv4/ipfrag"
@@ -177,8 +176,7 @@ func (p *Proto) Output(b *pkt.Buf, rt *Route, proto uint8, o SendOptions) error 
 	v.SetChecksum(v.CalculateChecksum())
 	b.SetNetworkHeader()
 	if pr := p.probes.send; pr.Enabled() {
-		pr.Fire(&trace.Event{PktID: b.ID, Dev: rt.Dev.Name(), Len: total, Proto: proto, Src: rt.Src, Dst: rt.Dst, TTL: ttl, IPID: hdr.ID,
-			Detail: fmt.Sprintf("ttl %d id %d len %d", ttl, hdr.ID, total)})
+		pr.Fire(&trace.Event{PktID: b.ID, Dev: rt.Dev.Name(), Len: total, Proto: proto, Src: rt.Src, Dst: rt.Dst, TTL: ttl, IPID: hdr.ID})
 	}
 	return p.finishOutput(b, rt)
 }

@@ -228,8 +228,7 @@ func (d *Device) SendEthernet(b *pkt.Buf, dst wire.MAC, etherType wire.EtherType
 	}
 	d.reg.stats.OutFrames.Inc()
 	if p := d.reg.probes.etherSend; p.Enabled() {
-		p.Fire(&trace.Event{PktID: b.ID, Dev: d.name, Len: b.Len(), SrcMAC: d.caps.MAC, DstMAC: dst, EtherType: etherType,
-			Detail: fmt.Sprintf("%v > %v type %v", d.caps.MAC, dst, etherType)})
+		p.Fire(&trace.Event{PktID: b.ID, Dev: d.name, Len: b.Len(), SrcMAC: d.caps.MAC, DstMAC: dst, EtherType: etherType})
 	}
 	return d.Transmit(b)
 }

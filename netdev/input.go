@@ -1,7 +1,6 @@
 package netdev
 
 import (
-	"fmt"
 
 	"ustack/pkt"
 	"ustack/trace"
@@ -75,7 +74,7 @@ func (r *Registry) input(d *Device, b *pkt.Buf) {
 	et := eth.EtherType()
 	if p := r.probes.etherReceive; p.Enabled() {
 		p.Fire(&trace.Event{PktID: b.ID, Dev: d.name, Len: b.Len(), SrcMAC: eth.Src(), DstMAC: dstMAC, EtherType: et,
-			Detail: fmt.Sprintf("%v > %v type %v (%v)", eth.Src(), dstMAC, et, b.Type)})
+			Detail: b.Type.String()})
 	}
 	b.SetLinkHeader()
 	b.Pull(wire.EthernetHeaderLen)

@@ -11,6 +11,7 @@ import (
 
 	"ustack/clock"
 	"ustack/trace"
+	"ustack/wire"
 )
 
 // Narrator prints the probes of every host in a network as one story,
@@ -98,90 +99,39 @@ func (nr *Narrator) event(host string, e *trace.Event) {
 	nr.mu.Lock()
 	defer nr.mu.Unlock()
 	// While off, only SYNs matter (for their ISNs).
-	var seg segment
-	isSeg := e.Probe.Provider == "tcp" && (nr.on || strings.Contains(e.Detail, "SYN")) && seg.parse(e.Detail)
-	if isSeg && seg.flags.has("SYN") {
-		nr.isn[seg.flow(e)] = seg.seq
+	if e.Segment && e.Flags&wire.TCPFlagSYN != 0 {
+		nr.isn[segFlow(e)] = e.Seq
 	}
 	if !nr.on || (nr.filter != nil && !nr.filter(host, e)) {
 		return
 	}
-	if isSeg {
-		re := *e
-		re.Detail = seg.relative(e, nr.isn)
-		e = &re
-	}
 	nr.lines++
-	fmt.Fprintln(nr.w, FormatEvent(host, e, nr.start))
+	fmt.Fprintln(nr.w, nr.format(host, e))
 }
 
-// segment is the tcp provider's description of a segment, its Detail:
-// "seq S ack A flags F win W len N", perhaps followed by a remark.
-type segment struct {
-	seq, ack uint32
-	flags    flagSet
-	win, n   int
-	rest     string
-}
-
-type flagSet string // "SYN|ACK"
-
-func (f flagSet) has(name string) bool {
-	for _, x := range strings.Split(string(f), "|") {
-		if x == name {
-			return true
-		}
-	}
-	return false
-}
-
-// parse reads d, reporting whether it describes a segment.
-func (s *segment) parse(d string) bool {
-	f := strings.SplitN(d, " ", 11)
-	if len(f) < 10 || f[0] != "seq" || f[2] != "ack" || f[4] != "flags" || f[6] != "win" || f[8] != "len" {
-		return false
-	}
-	seq, err1 := strconv.ParseUint(f[1], 10, 32)
-	ack, err2 := strconv.ParseUint(f[3], 10, 32)
-	win, err3 := strconv.Atoi(f[7])
-	n, err4 := strconv.Atoi(f[9])
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
-		return false
-	}
-	*s = segment{seq: uint32(seq), ack: uint32(ack), flags: flagSet(f[5]), win: win, n: n}
-	if len(f) == 11 {
-		s.rest = " " + f[10]
-	}
-	return true
-}
-
-// flow returns the direction the segment travels: every tcp probe puts
-// the segment's sender in Src, whether it fires at the sender
-// (send, retransmit) or at the receiver (receive, drop).
-func (s *segment) flow(e *trace.Event) flow {
+// segFlow returns the direction a segment travels: every tcp probe puts
+// the segment's sender in Src, whether it fires at the sender (send,
+// retransmit) or at the receiver (receive, drop).
+func segFlow(e *trace.Event) flow {
 	return flow{netip.AddrPortFrom(e.Src, e.SrcPort), netip.AddrPortFrom(e.Dst, e.DstPort)}
 }
 
-// relative describes the segment with seq relative to its sender's ISN
-// and ack to its receiver's, when known; a segment without ACK shows no
-// ack, as tcpdump's.
-func (s *segment) relative(e *trace.Event, isn map[flow]uint32) string {
-	fl := s.flow(e)
-	seq := strconv.FormatUint(uint64(s.seq), 10)
-	if i, ok := isn[fl]; ok {
-		seq = strconv.FormatUint(uint64(s.seq-i), 10)
+// format renders e as FormatEvent does, but with a segment's seq relative
+// to its sender's ISN and its ack to its receiver's, when the narrator
+// saw them.
+func (nr *Narrator) format(host string, e *trace.Event) string {
+	if !e.Segment {
+		return FormatEvent(host, e, nr.start)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "seq %s", seq)
-	if s.flags.has("ACK") {
-		ack := uint64(s.ack)
-		if i, ok := isn[flow{fl.to, fl.from}]; ok {
-			ack = uint64(s.ack - i)
-		}
-		fmt.Fprintf(&b, " ack %d", ack)
+	re := *e
+	fl := segFlow(e)
+	if i, ok := nr.isn[fl]; ok {
+		re.Seq -= i
 	}
-	fmt.Fprintf(&b, " flags %s win %d len %d%s", s.flags, s.win, s.n, s.rest)
-	return b.String()
+	if i, ok := nr.isn[flow{fl.to, fl.from}]; ok {
+		re.Ack -= i
+	}
+	return FormatEvent(host, &re, nr.start)
 }
 
 // FormatEvent renders one event as the narrator prints it.
@@ -199,17 +149,32 @@ func FormatEvent(host string, e *trace.Event, start time.Time) string {
 	case e.Src.IsValid() && e.Dst.IsValid() && e.Probe.Provider != "arp":
 		fmt.Fprintf(&b, " %v > %v", e.Src, e.Dst)
 	}
-	// A segment's Detail says its length already.
-	if e.Len > 0 && !(e.Probe.Provider == "tcp" && strings.Contains(e.Detail, " len ")) {
-		fmt.Fprintf(&b, " len %d", e.Len)
-	}
-	if e.Detail != "" {
-		fmt.Fprintf(&b, "  %s", e.Detail)
-	}
-	if e.Reason != "" && e.Probe.Name == "drop" {
-		fmt.Fprintf(&b, "  reason: %s", e.Reason)
+	if e.Segment {
+		appendSegment(&b, e)
+		if e.Reason != "" {
+			fmt.Fprintf(&b, " (%s)", e.Reason) // a syncookie, a drop's cause
+		}
+	} else {
+		// Typed arguments as `ustack trace` prints them, set off from
+		// the addresses by two spaces.
+		v := e.AppendValues(nil)
+		if len(v) > 0 {
+			b.WriteByte(' ')
+			b.Write(v)
+		}
 	}
 	return b.String()
+}
+
+// appendSegment writes a segment's arguments as tcpdump shows them: no
+// ack on a segment without ACK, and win as the header's field (before
+// scaling).
+func appendSegment(b *strings.Builder, e *trace.Event) {
+	fmt.Fprintf(b, "  seq %d", e.Seq)
+	if e.Flags&wire.TCPFlagACK != 0 {
+		fmt.Fprintf(b, " ack %d", e.Ack)
+	}
+	fmt.Fprintf(b, " flags %v win %d len %d", e.Flags, e.Window>>e.WScale, e.Len)
 }
 
 // endpoint prints an address and port, "*" standing for an address not

@@ -174,7 +174,6 @@ func (l *Endpoint) sendCookieSynAck(s *segment) {
 	b.ID = p.tracer.NextPacketID()
 	if pr := p.probes.send; pr.Enabled() {
 		e := segEvent(b.ID, netip.AddrPortFrom(rt.Src, s.dst.Port()), s.src, iss, s.seq+1, wire.TCPFlagSYN|wire.TCPFlagACK, uint16(min(l.rcvBuf, 0xffff)), 0, 0)
-		e.Detail += " (syncookie)"
 		e.Reason = "syncookie"
 		pr.Fire(&e)
 	}

@@ -8,7 +8,6 @@ package tcp
 
 import (
 	"encoding/binary"
-	"fmt"
 	"net/netip"
 
 	"ustack/ipv4"
@@ -104,8 +103,4 @@ func (p *Proto) sendReset(local, remote netip.AddrPort, seq, ack seqnum.Value, f
 		pr.Fire(&e)
 	}
 	p.ip.Output(b, &rt, ProtoNumber, ipv4.SendOptions{DF: true})
-}
-
-func segDetail(seq, ack seqnum.Value, f wire.TCPFlags, wnd uint16, n int) string {
-	return fmt.Sprintf("seq %d ack %d flags %v win %d len %d", uint32(seq), uint32(ack), f, wnd, n)
 }

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
@@ -178,7 +179,7 @@ func (h *harness) expectNone() {
 func describe(out []capSeg) []string {
 	var s []string
 	for _, c := range out {
-		s = append(s, segDetail(c.seq, c.ack, c.flags, c.wnd, len(c.data)))
+		s = append(s, fmt.Sprintf("seq %d ack %d flags %v win %d len %d", uint32(c.seq), uint32(c.ack), c.flags, c.wnd, len(c.data)))
 	}
 	return s
 }

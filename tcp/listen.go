@@ -83,7 +83,8 @@ func (l *Endpoint) listenInput(s *segment) {
 	c.setStateLocked(SynRcvd)
 	c.sendSYNLocked(false)
 	c.armRTOLocked()
-	p.dropSeg(s, nil, "SYN consumed") // the SYN carries no data we keep
+	// The SYN itself is consumed, not dropped (cf. consume_skb): it fires
+	// no tcp:::drop and moves no drop counter.
 }
 
 // newChildLocked makes a connection for a segment at listener l,

@@ -12,7 +12,7 @@ package tcp
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
+	"strconv"
 
 	"ustack/ipv4"
 	"ustack/pkt"
@@ -365,6 +365,6 @@ func (ep *Endpoint) fireCwnd(why string) {
 	if pr := ep.p.probes.cwnd; pr.Enabled() {
 		pr.Fire(&trace.Event{Proto: ProtoNumber, Src: ep.local.Addr(), Dst: ep.remote.Addr(), SrcPort: ep.local.Port(), DstPort: ep.remote.Port(),
 			CWnd: ep.cwndLocked(), Ssthresh: ep.cc.Ssthresh(), SRTT: ep.rtt.srtt, RTTVar: ep.rtt.rttvar,
-			Reason: why, Detail: fmt.Sprintf("cwnd %d ssthresh %d inflight %d srtt %v", ep.cwndLocked(), ep.cc.Ssthresh(), ep.inFlight(), ep.rtt.srtt)})
+			Reason: why, Detail: "inflight " + strconv.Itoa(ep.inFlight())})
 	}
 }

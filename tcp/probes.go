@@ -22,7 +22,6 @@ func segEvent(id uint64, src, dst netip.AddrPort, seq, ack seqnum.Value, f wire.
 		Src: src.Addr(), Dst: dst.Addr(), SrcPort: src.Port(), DstPort: dst.Port(),
 		Segment: true, Seq: uint32(seq), Ack: uint32(ack), Flags: f,
 		Window: uint32(wfield) << shift, WScale: shift,
-		Detail: segDetail(seq, ack, f, wfield, n),
 	}
 }
 

@@ -7,7 +7,6 @@ package tcp
 // (Snd.Wind.Shift, Rcv.Wind.Shift, TS.Recent, Last.ACK.sent).
 
 import (
-	"fmt"
 	"net/netip"
 	"sync"
 	"time"
@@ -245,8 +244,7 @@ func (ep *Endpoint) setStateLocked(s State) {
 	}
 	if pr := ep.p.probes.stateChange; pr.Enabled() {
 		pr.Fire(&trace.Event{Proto: ProtoNumber, Src: ep.local.Addr(), Dst: ep.remote.Addr(),
-			SrcPort: ep.local.Port(), DstPort: ep.remote.Port(), OldState: old.String(), NewState: s.String(),
-			Detail: fmt.Sprintf("%v -> %v", old, s)})
+			SrcPort: ep.local.Port(), DstPort: ep.remote.Port(), OldState: old.String(), NewState: s.String()})
 	}
 }
 

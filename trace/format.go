@@ -41,6 +41,14 @@ func (e *Event) AppendArgs(b []byte) []byte {
 		b = append(b, ' ')
 		b = e.Dst.AppendTo(b)
 	}
+	return e.AppendValues(b)
+}
+
+// AppendValues appends what AppendArgs prints after the device and the
+// endpoints: the typed arguments of a segment, a state change, a cwnd
+// update or an IP datagram, then the reason, then the Detail phrase for
+// an event whose typed arguments do not already say it all.
+func (e *Event) AppendValues(b []byte) []byte {
 	typed := true // the typed arguments say what Detail would
 	switch {
 	case e.Segment:
@@ -68,6 +76,47 @@ func (e *Event) AppendArgs(b []byte) []byte {
 		b = appendDuration(b, e.SRTT)
 		b = append(b, " rttvar "...)
 		b = appendDuration(b, e.RTTVar)
+	case e.FragOffset != 0 || e.MoreFrags:
+		// ip:::fragment, as tcpdump shows a fragment: id, offset, length.
+		b = append(b, " id "...)
+		b = strconv.AppendUint(b, uint64(e.IPID), 10)
+		b = append(b, " offset "...)
+		b = strconv.AppendInt(b, int64(e.FragOffset), 10)
+		b = append(b, " len "...)
+		b = strconv.AppendInt(b, int64(e.Len), 10)
+		if e.MoreFrags {
+			b = append(b, " mf"...)
+		}
+	case e.Frags != 0:
+		// ip:::reassembled
+		b = append(b, " id "...)
+		b = strconv.AppendUint(b, uint64(e.IPID), 10)
+		b = append(b, " len "...)
+		b = strconv.AppendInt(b, int64(e.Len), 10)
+		b = append(b, " from "...)
+		b = strconv.AppendInt(b, int64(e.Frags), 10)
+		b = append(b, " fragments"...)
+	case e.EtherType != 0:
+		// ether:::receive and send, as tcpdump -e shows a frame; a
+		// received frame's Detail says to whom it was addressed.
+		b = append(b, ' ')
+		b = append(b, e.SrcMAC.String()...)
+		b = append(b, " > "...)
+		b = append(b, e.DstMAC.String()...)
+		b = append(b, " type "...)
+		b = append(b, e.EtherType.String()...)
+		b = append(b, " len "...)
+		b = strconv.AppendInt(b, int64(e.Len), 10)
+		typed = false
+	case e.TTL != 0:
+		// ip:::receive, send and forward: the header's fields.
+		b = append(b, " ttl "...)
+		b = strconv.AppendUint(b, uint64(e.TTL), 10)
+		b = append(b, " id "...)
+		b = strconv.AppendUint(b, uint64(e.IPID), 10)
+		b = append(b, " len "...)
+		b = strconv.AppendInt(b, int64(e.Len), 10)
+		typed = e.Detail == "" // forward's Detail says the route
 	default:
 		typed = false
 		if e.Len > 0 {

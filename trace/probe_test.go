@@ -81,6 +81,18 @@ func TestEventString(t *testing.T) {
 		{"arp:::resolved", Event{Dev: "eth0", Dst: b, Detail: "10.0.0.2 is-at 02:00:00:00:00:02"},
 			"arp:::resolved eth0 10.0.0.2 (10.0.0.2 is-at 02:00:00:00:00:02)"},
 		{"netdev:::receive", Event{Dev: "eth0", Len: 60}, "netdev:::receive eth0 len 60"},
+		{"ether:::receive", Event{Dev: "eth0", Len: 98, SrcMAC: wire.MAC{2, 0, 0, 0, 0, 1}, DstMAC: wire.BroadcastMAC, EtherType: wire.EtherTypeARP, Detail: "broadcast"},
+			"ether:::receive eth0 02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff type ARP len 98 (broadcast)"},
+		{"ip:::send", Event{Dev: "eth0", Src: a, Dst: b, Len: 84, Proto: 1, TTL: 64, IPID: 7, Detail: ""},
+			"ip:::send eth0 10.0.0.1 -> 10.0.0.2 ttl 64 id 7 len 84"},
+		{"ip:::forward", Event{Dev: "eth1", Src: a, Dst: b, Len: 84, TTL: 63, IPID: 7, Detail: "eth0 -> eth1 via 10.0.0.2"},
+			"ip:::forward eth1 10.0.0.1 -> 10.0.0.2 ttl 63 id 7 len 84 (eth0 -> eth1 via 10.0.0.2)"},
+		{"ip:::fragment", Event{Src: a, Dst: b, Len: 1500, IPID: 5, FragOffset: 0, MoreFrags: true},
+			"ip:::fragment 10.0.0.1 -> 10.0.0.2 id 5 offset 0 len 1500 mf"},
+		{"ip:::fragment", Event{Src: a, Dst: b, Len: 60, IPID: 5, FragOffset: 2960},
+			"ip:::fragment 10.0.0.1 -> 10.0.0.2 id 5 offset 2960 len 60"},
+		{"ip:::reassembled", Event{Src: a, Dst: b, Len: 3020, IPID: 5, Frags: 3},
+			"ip:::reassembled 10.0.0.1 -> 10.0.0.2 id 5 len 3020 from 3 fragments"},
 	} {
 		prov, name, _ := strings.Cut(tc.probe, ":::")
 		tc.e.Probe = tr.Probe(prov, name)

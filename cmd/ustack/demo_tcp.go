@@ -114,7 +114,7 @@ func (s *segWatch) event(host string, e *trace.Event) {
 	switch e.Probe.FullName() {
 	case "tcp:::state-change":
 		// The client ends in TIME_WAIT, the server in LAST_ACK.
-		if e.Dst.IsValid() && (strings.HasPrefix(e.Detail, "TIME_WAIT ->") || strings.HasPrefix(e.Detail, "LAST_ACK ->")) && !s.closed[host] {
+		if e.Dst.IsValid() && (e.OldState == "TIME_WAIT" || e.OldState == "LAST_ACK") && !s.closed[host] {
 			s.closed[host] = true
 			if len(s.closed) == 2 {
 				close(s.finished)

@@ -10,7 +10,6 @@ package ipfrag
 
 import (
 	"errors"
-	"fmt"
 
 	"ustack/pkt"
 	"ustack/stats"
@@ -138,8 +137,7 @@ func Fragment(b *pkt.Buf, mtu int, st *stats.IP, probe *trace.Probe, emit func(*
 		f.SetNetworkHeader()
 		if probe != nil && probe.Enabled() {
 			probe.Fire(&trace.Event{PktID: f.ID, Len: hl + n, Proto: uint8(v.Protocol()), Src: v.Src(), Dst: v.Dst(),
-				IPID: v.ID(), FragOffset: base + pos, MoreFrags: flags&wire.IPv4MoreFragments != 0,
-				Detail: fmt.Sprintf("id %d offset %d len %d mf %t", v.ID(), base+pos, hl+n, flags&wire.IPv4MoreFragments != 0)})
+				IPID: v.ID(), FragOffset: base + pos, MoreFrags: flags&wire.IPv4MoreFragments != 0})
 		}
 		if err := emit(f); err != nil {
 			return fail(err)

@@ -197,7 +197,7 @@ func TestFragmentProbe(t *testing.T) {
 	e := newEnv(t, Config{})
 	var got []string
 	cancel := e.tr.Subscribe("ip:::fragment", func(ev *trace.Event) {
-		got = append(got, fmt.Sprintf("%d %s", ev.Len, ev.Detail))
+		got = append(got, fmt.Sprintf("%d id %d offset %d len %d mf %t", ev.Len, ev.IPID, ev.FragOffset, ev.Len, ev.MoreFrags))
 	})
 	defer cancel()
 	data := dgram{id: 5, payload: 3000}.build(rand.New(rand.NewPCG(8, 8)))

@@ -288,7 +288,7 @@ func (r *Reassembler) Process(b *pkt.Buf) *pkt.Buf {
 	if whole != nil {
 		if p := r.probes.reassembled; p.Enabled() {
 			p.Fire(&trace.Event{PktID: whole.ID, Len: whole.Len(), Proto: k.proto, IPID: k.id, Frags: info,
-				Src: h4(k.src), Dst: h4(k.dst), Detail: fmt.Sprintf("id %d from %d fragments", k.id, info)})
+				Src: h4(k.src), Dst: h4(k.dst)})
 		}
 	}
 	return whole
