@@ -12,7 +12,6 @@ package tcp
 import (
 	"encoding/binary"
 	"errors"
-	"strconv"
 
 	"ustack/ipv4"
 	"ustack/pkt"
@@ -365,6 +364,6 @@ func (ep *Endpoint) fireCwnd(why string) {
 	if pr := ep.p.probes.cwnd; pr.Enabled() {
 		pr.Fire(&trace.Event{Proto: ProtoNumber, Src: ep.local.Addr(), Dst: ep.remote.Addr(), SrcPort: ep.local.Port(), DstPort: ep.remote.Port(),
 			CWnd: ep.cwndLocked(), Ssthresh: ep.cc.Ssthresh(), SRTT: ep.rtt.srtt, RTTVar: ep.rtt.rttvar,
-			Reason: why, Detail: "inflight " + strconv.Itoa(ep.inFlight())})
+			Reason: why})
 	}
 }

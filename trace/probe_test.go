@@ -183,3 +183,29 @@ func BenchmarkEnabledProbe(b *testing.B) {
 		b.Fatal("listener never called")
 	}
 }
+
+// An enabled probe allocates nothing: the event a probe site builds stays
+// on its stack, and listeners are lent a pooled copy.
+func TestEnabledProbeAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items at random")
+	}
+	tr := New(nil)
+	p := tr.Probe("tcp", "send")
+	var seen uint32
+	defer tr.Subscribe("tcp:::*", func(e *Event) { seen = e.Seq })()
+	src := netip.MustParseAddr("10.0.0.1")
+	i := uint32(0)
+	allocs := testing.AllocsPerRun(1000, func() {
+		i++
+		if p.Enabled() {
+			p.Fire(&Event{Src: src, Segment: true, Seq: i, Reason: "x"})
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("enabled probe: %v allocations per event, want 0", allocs)
+	}
+	if seen != i {
+		t.Errorf("listener saw seq %d, want %d", seen, i)
+	}
+}

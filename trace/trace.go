@@ -31,8 +31,10 @@ import (
 )
 
 // Event is what a probe reports: the probe's typed arguments. Fields that
-// do not apply are zero. It is a plain value: a listener may copy it, but
-// Payload is valid only during the listener's call.
+// do not apply are zero. It is a plain value: a listener is lent one for
+// the duration of its call (see Fire) and may copy it to keep it, though
+// Payload, which may share the packet's memory, is valid only during the
+// call.
 //
 // Every event about a packet carries the packet's id in PktID, the same at
 // every layer the packet crosses, so that one packet can be followed
@@ -94,7 +96,8 @@ type Event struct {
 }
 
 // Listener receives events. It runs synchronously in the context that
-// fired the probe (often the packet path): it must not block.
+// fired the probe (often the packet path): it must not block. The event
+// is lent for the duration of the call: copy it (*e) to keep it.
 type Listener func(*Event)
 
 // Probe is one named probe point.
@@ -134,7 +137,11 @@ func (p *Probe) WantsPayload() bool {
 	return compiled && a != nil && a.payload
 }
 
-// Fire delivers e to the probe's listeners, stamping its probe and time.
+// Fire delivers e to the probe's listeners, stamped with its probe and
+// time. Listeners get a copy of e from a pool, not e itself: e never
+// escapes, so the &Event{...} a probe site builds stays on its stack, and
+// an enabled probe allocates nothing. A listener must therefore not keep
+// the pointer it is given past its call (copy the Event to keep it).
 func (p *Probe) Fire(e *Event) {
 	if !compiled {
 		return
@@ -143,14 +150,21 @@ func (p *Probe) Fire(e *Event) {
 	if a == nil {
 		return
 	}
-	e.Probe = p
-	if e.Time.IsZero() {
-		e.Time = p.tracer.clk.Now()
+	ev := eventPool.Get().(*Event)
+	*ev = *e
+	ev.Probe = p
+	if ev.Time.IsZero() {
+		ev.Time = p.tracer.clk.Now()
 	}
 	for _, s := range a.list {
-		s.fn(e)
+		s.fn(ev)
 	}
+	*ev = Event{} // let go of the payload and strings before pooling
+	eventPool.Put(ev)
 }
+
+// eventPool holds the Events that Fire lends its listeners.
+var eventPool = sync.Pool{New: func() any { return new(Event) }}
 
 type subscription struct {
 	pattern string

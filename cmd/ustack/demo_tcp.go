@@ -78,7 +78,8 @@ func (d *dataSends) see(host string, e *trace.Event) int {
 	switch e.Probe.FullName() {
 	case "tcp:::send":
 		if e.Len > 0 {
-			d.pending[host] = e
+			c := *e // the event is lent for the listener's call only
+			d.pending[host] = &c
 		} else {
 			delete(d.pending, host)
 		}
