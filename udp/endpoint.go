@@ -2,7 +2,6 @@ package udp
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 	"sync"
 	"syscall"
@@ -236,7 +235,7 @@ func (ep *Endpoint) Recv(p []byte) (int, netip.AddrPort, error) {
 	if pr := ep.u.probes.dequeue; pr.Enabled() {
 		local := ep.LocalAddr()
 		pr.Fire(&trace.Event{PktID: d.Buf.ID, Len: n, Proto: ProtoNumber, Src: d.From.Addr(), SrcPort: d.From.Port(), Dst: d.To, DstPort: local.Port(),
-			Detail: fmt.Sprintf("read by the application from %v", d.From)})
+			Detail: "read by the application"})
 	}
 	d.Buf.Free()
 	return n, d.From, nil
@@ -270,7 +269,7 @@ func (ep *Endpoint) enqueue(b *pkt.Buf, from netip.AddrPort, to netip.Addr) {
 	if pr := ep.u.probes.enqueue; pr.Enabled() {
 		local := ep.LocalAddr()
 		pr.Fire(&trace.Event{PktID: id, Len: n, Proto: ProtoNumber, Src: from.Addr(), SrcPort: from.Port(), Dst: to, DstPort: local.Port(),
-			Detail: fmt.Sprintf("queued on socket %v (%d waiting)", local, ep.rcv.Len())})
+			Detail: "queued on the socket"})
 	}
 	ep.u.stats.InDatagrams.Inc()
 }
