@@ -102,20 +102,28 @@ func (p *Proto) cookieTSval(o *wire.TCPOptions) uint32 {
 	return ts
 }
 
-// checkCookie validates the cookie an ACK returns (SEG.ACK-1) and
-// returns the options it stands for: the MSS, and, when the ACK echoes a
-// timestamp, timestamps with the window scale and SACK-permitted the
-// echoed TSval carries (cf. cookie_timestamp_decode).
-func (p *Proto) checkCookie(s *segment) (wire.TCPOptions, bool) {
+// cookieFresh reports whether cookie carries the count of this period or
+// the last, the two checkCookie accepts: what an ACK for a cookie
+// SYN-ACK sent lately returns, if not necessarily a valid one.
+func (p *Proto) cookieFresh(cookie seqnum.Value) bool {
+	cur := p.cookieCount(p.clk.Now())
+	return (cur-uint32(cookie)>>24)&0xff <= 1
+}
+
+// checkCookie validates the cookie an ACK returns (SEG.ACK-1) against
+// the peer's ISN — SEG.SEQ-1 for the ACK of the handshake or the first
+// data segment (cf. __cookie_v4_check), which is all a listener knows —
+// and returns the options it stands for: the MSS, and, when the ACK
+// echoes a timestamp, timestamps with the window scale and SACK-permitted
+// the echoed TSval carries (cf. cookie_timestamp_decode).
+func (p *Proto) checkCookie(s *segment, peerISN seqnum.Value) (wire.TCPOptions, bool) {
 	var o wire.TCPOptions
 	cookie := uint32(s.ack - 1)
-	peerISN := s.seq - 1
-	cur := p.cookieCount(p.clk.Now())
-	count := cookie >> 24
-	if (cur-count)&0xff > 1 {
+	if !p.cookieFresh(s.ack - 1) {
 		return o, false // expired (or from the future)
 	}
-	count = cur - (cur-count)&0xff
+	cur := p.cookieCount(p.clk.Now())
+	count := cur - (cur-cookie>>24)&0xff
 	idx := (cookie - p.cookieHash(s.dst, s.src, peerISN, count)) & 0xffffff
 	if idx >= uint32(len(cookieMSS)) {
 		return o, false

@@ -142,6 +142,9 @@ func (ep *Endpoint) synRcvdInput(s *segment) {
 		return
 	}
 	if s.ack.LessThanEq(ep.snd.UNA) || ep.snd.MAX.LessThan(s.ack) {
+		if ep.parent != nil && ep.parent.cookieSupersedes(ep, s) {
+			return // the peer took a cookie SYN-ACK instead of ours (listen.go)
+		}
 		p.dropSeg(s, &p.stats.InDropped, "SYN_RCVD: unacceptable ACK")
 		p.resetFor(s)
 		return

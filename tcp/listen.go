@@ -126,34 +126,76 @@ func (l *Endpoint) hashChildLocked(c *Endpoint, s *segment) bool {
 	return true
 }
 
-// cookieAckLocked completes a handshake answered with a SYN cookie
-// (cf. cookie_v4_check, tcp_get_cookie_sock): only while cookies were
-// sent lately, and only for a valid cookie with room in the accept queue.
+// cookiesRecentLocked reports whether l answered a SYN with a cookie
+// lately enough for an ACK to return it (cf. tcp_synq_no_recent_overflow).
+func (l *Endpoint) cookiesRecentLocked() bool {
+	at := l.lst.overflowAt
+	return !at.IsZero() && l.p.clk.Now().Sub(at) <= 2*cookiePeriod
+}
+
+// cookieAckLocked completes a handshake answered with a SYN cookie (cf.
+// cookie_v4_check, tcp_get_cookie_sock): only while cookies were sent
+// lately, and only for a valid cookie with room in the accept queue. It
+// reports whether it consumed s; if not, the caller resets.
 func (l *Endpoint) cookieAckLocked(s *segment) bool {
 	p := l.p
-	lst := l.lst
-	if lst.overflowAt.IsZero() || p.clk.Now().Sub(lst.overflowAt) > 2*cookiePeriod {
+	if !l.cookiesRecentLocked() {
 		return false
 	}
-	o, ok := p.checkCookie(s)
+	o, ok := p.checkCookie(s, s.seq-1)
 	if !ok {
+		if s.seqLen() > 0 && p.cookieFresh(s.ack-1) {
+			// A segment with data, acknowledging a cookie of this period
+			// or the last, may be a later segment of a cookie connection
+			// whose ACK and first data segment were lost (or dropped on
+			// a full accept queue): its SEG.SEQ-1 is not the ISN the
+			// cookie was made from, so the cookie cannot be checked.
+			// Linux resets it (cookie_v4_check fails, and
+			// tcp_rcv_state_process answers an ACK in LISTEN with a RST),
+			// killing a connection the peer holds ESTABLISHED; we drop
+			// it, and the peer's retransmission from SND.UNA — its first
+			// data segment — proves the cookie. A forged or stale pure
+			// ACK, or a cookie of an older period, is still reset.
+			p.dropSeg(s, &p.stats.SyncookiesFailed, "cookie unverifiable: not the first segment")
+			return true
+		}
 		p.stats.SyncookiesFailed.Inc()
 		return false
 	}
-	if len(lst.accept) >= lst.backlog {
-		p.stats.ListenOverflows.Inc()
-		p.dropSeg(s, &p.stats.ListenDrops, "accept queue full (cookie)")
+	if l.acceptQueueFullLocked(s) {
 		return true
 	}
+	l.cookieChildLocked(s, s.seq-1, &o)
+	return true
+}
+
+// acceptQueueFullLocked drops s, counting it, if l's accept queue is
+// full: the ACK that would complete a handshake is dropped and the peer
+// retransmits, as Linux does without tcp_abort_on_overflow (cf.
+// tcp_check_req's listen_overflow, tcp_v4_syn_recv_sock's exit_overflow).
+func (l *Endpoint) acceptQueueFullLocked(s *segment) bool {
+	if len(l.lst.accept) < l.lst.backlog {
+		return false
+	}
+	l.p.stats.ListenOverflows.Inc()
+	l.p.dropSeg(s, &l.p.stats.ListenDrops, "accept queue full (cookie)")
+	return true
+}
+
+// cookieChildLocked makes the connection a valid cookie ACK s stands for
+// — the peer's ISN irs, the options o — straight into the accept queue,
+// and processes s on it (cf. tcp_get_cookie_sock).
+func (l *Endpoint) cookieChildLocked(s *segment, irs seqnum.Value, o *wire.TCPOptions) {
+	p := l.p
 	c := l.newChildLocked(s)
 	if c == nil {
-		return true
+		return
 	}
 	defer c.mu.Unlock()
 	p.stats.SyncookiesRecv.Inc()
 	c.rcv.Shift = c.rcvShift() // as sendCookieSynAck offered it
-	c.negotiateLocked(&o)
-	c.rcv.IRS, c.rcv.NXT = s.seq-1, s.seq
+	c.negotiateLocked(o)
+	c.rcv.IRS, c.rcv.NXT = irs, irs+1
 	c.rcv.right = c.rcv.NXT.Add(seqnum.Size(min(c.rcvBuf, 0xffff)))
 	c.rcv.WND = uint32(min(c.rcvBuf, 0xffff))
 	c.snd.ISS = s.ack - 1
@@ -162,10 +204,10 @@ func (l *Endpoint) cookieAckLocked(s *segment) bool {
 	c.lastAckSent = c.rcv.NXT
 	c.initCCLocked()
 	if !l.hashChildLocked(c, s) {
-		return true
+		return
 	}
 	c.parent = nil
-	lst.accept = append(lst.accept, c)
+	l.lst.accept = append(l.lst.accept, c)
 	signal(l.rdCh)
 	c.state = Listen
 	c.setStateLocked(SynRcvd)
@@ -173,11 +215,50 @@ func (l *Endpoint) cookieAckLocked(s *segment) bool {
 	c.maxSndWnd = c.snd.WND
 	c.snd.WL1, c.snd.WL2 = s.seq, s.ack
 	c.establishLocked()
+	// A segment beyond RCV.NXT (its predecessors lost) is held out of
+	// order and answered with a duplicate ACK.
 	if c.ackLocked(s) {
 		c.dataLocked(s)
 		c.finLocked(s)
 		c.afterInputLocked()
 	}
+}
+
+// cookieSupersedes takes an ACK that child c, in SYN_RCVD, found
+// unacceptable, and reports whether it consumed it. A SYN answered with
+// a cookie while the SYN queue was full, then retransmitted when it had
+// room, made c with an ISS of its own; a peer that took the cookie
+// SYN-ACK is ESTABLISHED on the cookie, and acknowledges it, never c's
+// SYN-ACK. If s returns a valid cookie, checked against c's IRS (the
+// peer's ISN, so that any of its segments will do), c is dropped
+// silently and the cookie's connection made in its place. Linux hands
+// such an ACK back to the listener (tcp_check_req returns it), whose
+// cookie_v4_check finds the request in the way and drops the ACK
+// (tcp_v4_syn_recv_sock, found_dup_sk); the peer then retries until the
+// request expires, and a segment whose SEG.SEQ-1 is not its ISN draws a
+// RST — a connection lost. The request can never complete: the cookie
+// wins. Called with c.mu held; takes l.mu.
+func (l *Endpoint) cookieSupersedes(c *Endpoint, s *segment) bool {
+	p := l.p
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.state != Listen || l.lst == nil || !l.cookiesRecentLocked() {
+		return false
+	}
+	irs := c.rcv.IRS
+	o, ok := p.checkCookie(s, irs)
+	if !ok {
+		return false
+	}
+	if l.acceptQueueFullLocked(s) {
+		return true // c stays; the peer retransmits
+	}
+	delete(l.lst.syn, c)
+	c.parent = nil
+	c.closed = true            // never the user's: nothing to keep (as abortChildren)
+	p.stats.AttemptFails.Inc() // SYN_RCVD -> CLOSED, as RFC 1213 counts it
+	c.destroyLocked(nil)
+	l.cookieChildLocked(s, irs, &o)
 	return true
 }
 
