@@ -31,21 +31,27 @@ func (ep *Endpoint) initCCLocked() {
 	ep.recover = ep.snd.ISS
 }
 
-// rttSampleLocked takes an RTT sample from an ACK of new data: from the
-// echoed timestamp (RFC 7323 §4), else from the one timed segment when
-// it was not retransmitted (Karn).
+// rttSampleLocked takes an RTT sample from an ACK of new data. The timed
+// segment (one per round trip, never a retransmitted one: Karn), measured
+// on the stack's clock to the microsecond, comes first, as Linux prefers
+// the send times it keeps per segment (cf. tcp_clean_rtx_queue's
+// seq_rtt_us). Otherwise the echoed timestamp (RFC 7323 §4) gives one,
+// but its clock ticks in milliseconds: a sample of under two ticks says
+// only that the round trip is shorter than about two milliseconds, and
+// would drag SRTT on a fast link to nothing, so it is left to the timed
+// segment (Linux's timestamp samples are likewise only a fallback,
+// tcp_rtt_tsopt_us).
 func (ep *Endpoint) rttSampleLocked(s *segment) {
-	now := ep.nowLocked()
-	if ep.tsOK && s.opts.HasTimestamps && s.opts.TSEcr != 0 {
-		d := time.Duration(ep.p.tsNow()-s.opts.TSEcr) * time.Millisecond
-		if d >= 0 && d < maxRTO {
-			ep.rtt.sample(d)
-		}
-		return
-	}
 	if ep.rttTiming && ep.rttSeq.LessThanEq(s.ack) {
 		ep.rttTiming = false
-		ep.rtt.sample(now.Sub(ep.rttStart))
+		ep.rtt.sample(ep.nowLocked().Sub(ep.rttStart))
+		return
+	}
+	if ep.tsOK && s.opts.HasTimestamps && s.opts.TSEcr != 0 {
+		ticks := ep.p.tsNow() - s.opts.TSEcr
+		if d := time.Duration(ticks) * time.Millisecond; ticks >= 2 && d < maxRTO {
+			ep.rtt.sample(d)
+		}
 	}
 }
 

@@ -127,6 +127,7 @@ func (ep *Endpoint) synRcvdInput(s *segment) {
 		p.stats.SynRetrans.Inc()
 		p.stats.RetransSegs.Inc() // as tcp_rtx_synack counts it
 		ep.totalRetrans++
+		ep.rttTiming = false // Karn: the SYN-ACK was sent twice
 		ep.sendSYNLocked(true)
 		return
 	}

@@ -82,6 +82,9 @@ func (l *Endpoint) listenInput(s *segment) {
 	c.state = Listen // for the probe: LISTEN -> SYN_RCVD
 	c.setStateLocked(SynRcvd)
 	c.sendSYNLocked(false)
+	// Time the SYN-ACK, as Linux times a request's (tcp_synack_rtt_meas):
+	// the first sample, to the microsecond.
+	c.rttTiming, c.rttSeq, c.rttStart = true, c.snd.ISS+1, p.clk.Now()
 	c.armRTOLocked()
 	// The SYN itself is consumed, not dropped (cf. consume_skb): it fires
 	// no tcp:::drop and moves no drop counter.

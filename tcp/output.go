@@ -316,7 +316,7 @@ func (ep *Endpoint) transmitLocked(seq seqnum.Value, flags wire.TCPFlags, n int)
 		if pr := p.probes.retransmit; pr.Enabled() {
 			ep.fireSegLocked(pr, b, hlen, seq, ack, flags, wfield, n)
 		}
-	} else if n > 0 && !ep.rttTiming && !ep.tsOK && seq == ep.snd.MAX {
+	} else if n > 0 && !ep.rttTiming && seq == ep.snd.MAX {
 		ep.rttTiming, ep.rttSeq, ep.rttStart = true, seq.Add(seqnum.Size(n)), ep.nowLocked()
 	}
 	if flags&wire.TCPFlagACK != 0 && flags&wire.TCPFlagRST == 0 {
@@ -360,10 +360,14 @@ func (ep *Endpoint) lowerMSSLocked(mtu int, resend bool) {
 	}
 }
 
+// fireCwnd fires tcp:::cwnd with the congestion controller's window, as
+// ss -ti shows it (Info.Cwnd): not cwndLocked, whose inflate is NewReno's
+// temporary inflation or, with SACK, the FlightSize − pipe that lets the
+// sending test read as RFC 6675's pipe < cwnd.
 func (ep *Endpoint) fireCwnd(why string) {
 	if pr := ep.p.probes.cwnd; pr.Enabled() {
 		pr.Fire(&trace.Event{Proto: ProtoNumber, Src: ep.local.Addr(), Dst: ep.remote.Addr(), SrcPort: ep.local.Port(), DstPort: ep.remote.Port(),
-			CWnd: ep.cwndLocked(), Ssthresh: ep.cc.Ssthresh(), SRTT: ep.rtt.srtt, RTTVar: ep.rtt.rttvar,
+			CWnd: ep.cc.Cwnd(), Ssthresh: ep.cc.Ssthresh(), SRTT: ep.rtt.srtt, RTTVar: ep.rtt.rttvar,
 			Reason: why})
 	}
 }
