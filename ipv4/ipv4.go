@@ -249,7 +249,13 @@ func (p *Proto) drop(b *pkt.Buf, dev string, c *stats.Counter, reason string) {
 		c.Inc()
 	}
 	if pr := p.probes.drop; pr.Enabled() {
-		pr.Fire(&trace.Event{PktID: b.ID, Dev: dev, Len: b.Len(), Reason: reason})
+		e := trace.Event{PktID: b.ID, Dev: dev, Len: b.Len(), Reason: reason}
+		if ip := b.NetworkHeader(); ip != nil {
+			e.FillAddrs(ip, b.TransportHeader())
+		} else if b.NumViews() > 0 {
+			e.FillAddrs(b.View(0), nil) // not yet pulled: the header is in front
+		}
+		pr.Fire(&e)
 	}
 	b.Free()
 }

@@ -512,3 +512,34 @@ func TestPacketWalk(t *testing.T) {
 		t.Errorf("the walk's tcp:::receive: %v", &e)
 	}
 }
+
+// A drop names the packet it drops: udp:::drop of a datagram for a port
+// nobody listens on, with its addresses and ports, so that a filter on
+// them finds it (the probe fires before UDP has a socket to take them
+// from).
+func TestProbesDropAddresses(t *testing.T) {
+	a, b := pairWith(t, nil)
+	rb := record(t, b, "udp:::drop")
+	c, err := a.DialContext(t.Context(), "udp", "10.0.0.2:4999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("nobody home")); err != nil {
+		t.Fatal(err)
+	}
+	local := netip.MustParseAddrPort(c.LocalAddr().String())
+	waitProbe(t, "udp:::drop on b", func() bool { return len(rb.of("udp:::drop")) > 0 })
+	d := rb.of("udp:::drop")[0]
+	if d.Src != local.Addr() || d.SrcPort != local.Port() || d.Dst != netip.MustParseAddr("10.0.0.2") || d.DstPort != 4999 || d.Proto != 17 || d.PktID == 0 || d.Reason == "" {
+		t.Errorf("udp:::drop %v:%d -> %v:%d proto %d packet %d reason %q; want %v -> 10.0.0.2:4999, proto 17, a packet id and a reason",
+			d.Src, d.SrcPort, d.Dst, d.DstPort, d.Proto, d.PktID, d.Reason, local)
+	}
+	f, err := trace.ParseFilter("dport == 4999 && src == " + local.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Match(&d) {
+		t.Errorf("filter %q does not match the drop %v", "dport == 4999", d.String())
+	}
+}

@@ -300,7 +300,9 @@ func (p *Proto) drop(b *pkt.Buf, c *stats.Counter, reason string) {
 		c.Inc()
 	}
 	if pr := p.probes.drop; pr.Enabled() {
-		pr.Fire(&trace.Event{PktID: b.ID, Len: b.Len(), Proto: ProtoNumber, Reason: reason})
+		e := trace.Event{PktID: b.ID, Len: b.Len(), Proto: ProtoNumber, Reason: reason}
+		e.FillAddrs(b.NetworkHeader(), b.TransportHeader())
+		pr.Fire(&e)
 	}
 	b.Free()
 }

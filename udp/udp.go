@@ -198,7 +198,9 @@ func (u *Proto) drop(b *pkt.Buf, c *stats.Counter, reason string) {
 		c.Inc()
 	}
 	if p := u.probes.drop; p.Enabled() {
-		p.Fire(&trace.Event{PktID: b.ID, Len: b.Len(), Proto: ProtoNumber, Reason: reason})
+		e := trace.Event{PktID: b.ID, Len: b.Len(), Proto: ProtoNumber, Reason: reason}
+		e.FillAddrs(b.NetworkHeader(), b.TransportHeader())
+		p.Fire(&e)
 	}
 	b.Free()
 }
