@@ -141,7 +141,14 @@ func (p *tracePrinter) writeJSON(v any) {
 	p.w.Flush()
 }
 
+// lost tells of events the stack dropped for a slow reader: on standard
+// error, and with --json in the stream too, as the {"lost","total"}
+// object the stack sent, so that whoever reads the file (ustack plot)
+// knows it has gaps.
 func (p *tracePrinter) lost(l ctl.TraceLost) {
+	if p.json {
+		p.writeJSON(l)
+	}
 	p.w.Flush()
 	fmt.Fprintf(os.Stderr, "ustack trace: %d events lost (reading too slowly; %d in all)\n", l.Lost, l.Total)
 }

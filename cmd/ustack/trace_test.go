@@ -136,3 +136,16 @@ func TestTraceInterrupt(t *testing.T) {
 		t.Errorf("after SIGINT: %v, stderr %q; want exit status 0", err, stderr.String())
 	}
 }
+
+// With --json, events lost to a slow reader are in the stream too, as
+// the object the stack sent, for a reader of the file to see the gap.
+func TestTraceJSONLost(t *testing.T) {
+	var out bytes.Buffer
+	p := &tracePrinter{w: bufio.NewWriter(&out), json: true}
+	p.event(ctl.TraceEvent{Probe: "tcp:::send"})
+	p.lost(ctl.TraceLost{Lost: 3, Total: 5})
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || lines[1] != `{"lost":3,"total":5}` {
+		t.Errorf("--json output %q, want the event then {\"lost\":3,\"total\":5}", lines)
+	}
+}
