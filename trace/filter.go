@@ -110,7 +110,7 @@ func (f *Filter) String() string {
 }
 
 // FilterFields returns the field names a filter can use (with aliases:
-// win for window, pktid for id, newstate for state), sorted.
+// win for window, pktid for pkt, id for ipid, newstate for state), sorted.
 func FilterFields() []string {
 	out := make([]string, 0, len(fields))
 	for name := range fields {
@@ -189,7 +189,7 @@ var fields = func() map[string]*field {
 		}
 		return e.Probe.Name
 	}))
-	add(numField("id", "packet id", func(e *Event) int64 { return int64(e.PktID) }), "pktid")
+	add(numField("pkt", "packet id", func(e *Event) int64 { return int64(e.PktID) }), "pktid", "packet")
 	add(str("dev", "device", func(e *Event) string { return e.Dev }))
 	add(numField("len", "length at the probe's layer", func(e *Event) int64 { return int64(e.Len) }))
 	proto := numField("proto", "IP protocol", func(e *Event) int64 { return int64(e.Proto) })
@@ -205,7 +205,9 @@ var fields = func() map[string]*field {
 	et.names = map[string]int64{"ipv4": 0x0800, "arp": 0x0806, "ipv6": 0x86dd}
 	add(et)
 	add(numField("ttl", "IP time to live", func(e *Event) int64 { return int64(e.TTL) }))
-	add(numField("ipid", "IP identification", func(e *Event) int64 { return int64(e.IPID) }))
+	// "id" is the IP identification, as the lines print it (tcpdump's
+	// "id 4242"); the packet id is "pkt".
+	add(numField("ipid", "IP identification", func(e *Event) int64 { return int64(e.IPID) }), "id")
 	add(numField("fragoff", "fragment offset in bytes", func(e *Event) int64 { return int64(e.FragOffset) }))
 	add(numField("frags", "fragments reassembled", func(e *Event) int64 { return int64(e.Frags) }))
 	typ := numField("type", "ICMP type", func(e *Event) int64 { return int64(e.ICMPType) })

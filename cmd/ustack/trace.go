@@ -28,8 +28,8 @@ events by their arguments:
 
 Fields: src dst host (either) sport dport port (either) len proto dev
 seq ack flags window wscale cwnd ssthresh srtt rttvar state oldstate
-reason detail probe provider name id ttl ipid fragoff frags type code
-ethertype. Values: numbers, durations (1.5ms), addresses and prefixes
+reason detail probe provider name pkt (the packet id) ttl ipid (or id)
+fragoff frags type code ethertype. Values: numbers, durations (1.5ms), addresses and prefixes
 (== on a prefix means within), "strings" (with * and ? as globs), TCP
 flags (SYN ACK FIN RST PSH URG ECE CWR AE), and value names (proto == tcp,
 type == echo). Operators, tightest first: ! | & == != < <= > >= && ||.
