@@ -196,8 +196,14 @@ func (d *Device) Transmit(b *pkt.Buf) error {
 		for i, x := range batch {
 			n := x.Len()
 			d.tap(x, Outbound)
+			id := x.ID
 			if err := d.drv.Transmit(x); err != nil {
+				// The driver refused the frame (no carrier, too big) and
+				// freed it: counted, and reported like any drop.
 				d.Stats.TxErrors.Inc()
+				if p := d.reg.probes.drop; p.Enabled() {
+					p.Fire(&trace.Event{PktID: id, Dev: d.name, Len: n, Reason: "transmit: " + err.Error()})
+				}
 			} else {
 				d.Stats.TxPackets.Inc()
 				d.Stats.TxBytes.Add(uint64(n))

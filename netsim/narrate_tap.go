@@ -40,17 +40,9 @@ func (n *Network) TapLink(a *Host, aAddr string, b *Host, bAddr string, o LinkOp
 	cb := vwire.Config{Name: b.Name, MAC: vwire.SeededMAC(n.o.Seed, n.nextMAC()), MTU: o.MTU, Impair: imB, Seed: n.o.Seed + 2, Clock: n.o.Clock}
 	ea, eb := vwire.NewPair(ca, cb)
 	l := &Link{A: a, B: b, EndA: ea, EndB: eb}
-	var err error
-	if l.DevA, err = a.attach(&tapDriver{Driver: ea, host: a.Name, clk: n.o.Clock.Now, fn: tap}, aAddr); err != nil {
-		return nil, err
-	}
-	if l.DevB, err = b.attach(&tapDriver{Driver: eb, host: b.Name, clk: n.o.Clock.Now, fn: tap}, bAddr); err != nil {
-		return nil, err
-	}
-	n.mu.Lock()
-	n.links = append(n.links, l)
-	n.mu.Unlock()
-	return l, nil
+	da := &tapDriver{Driver: ea, host: a.Name, clk: n.o.Clock.Now, fn: tap}
+	db := &tapDriver{Driver: eb, host: b.Name, clk: n.o.Clock.Now, fn: tap}
+	return l, n.plug(l, da, db, aAddr, bAddr)
 }
 
 // tapDriver is a netdev.Driver that copies each frame it transmits to fn.

@@ -128,17 +128,31 @@ func (n *Network) Link(a *Host, aAddr string, b *Host, bAddr string, o LinkOptio
 	cb := vwire.Config{Name: b.Name, MAC: vwire.SeededMAC(n.o.Seed, n.nextMAC()), MTU: o.MTU, Impair: imB, Seed: n.o.Seed + 2, Clock: n.o.Clock, GSO: o.GSO}
 	ea, eb := vwire.NewPair(ca, cb)
 	l := &Link{A: a, B: b, EndA: ea, EndB: eb}
+	return l, n.plug(l, ea, eb, aAddr, bAddr)
+}
+
+// plug puts l's ends, drivers da and db, into its hosts and registers
+// the link. Both ends are plugged in before either has an address: the
+// gratuitous ARP an address sends then finds the wire's other end
+// running, as on a veth pair whose carrier is up.
+func (n *Network) plug(l *Link, da, db netdev.Driver, aAddr, bAddr string) error {
 	var err error
-	if l.DevA, err = a.attach(ea, aAddr); err != nil {
-		return nil, err
+	if l.DevA, err = l.A.addNIC(da); err != nil {
+		return err
 	}
-	if l.DevB, err = b.attach(eb, bAddr); err != nil {
-		return nil, err
+	if l.DevB, err = l.B.addNIC(db); err != nil {
+		return err
+	}
+	if err := l.A.addAddr(l.DevA, aAddr); err != nil {
+		return err
+	}
+	if err := l.B.addAddr(l.DevB, bAddr); err != nil {
+		return err
 	}
 	n.mu.Lock()
 	n.links = append(n.links, l)
 	n.mu.Unlock()
-	return l, nil
+	return nil
 }
 
 // MustLink is Link that panics on error, for tests and examples.
@@ -151,22 +165,30 @@ func (n *Network) MustLink(a *Host, aAddr string, b *Host, bAddr string, o LinkO
 }
 
 func (h *Host) attach(drv netdev.Driver, addr string) (*netdev.Device, error) {
-	name := fmt.Sprintf("eth%d", h.nifs)
-	h.nifs++
-	dev, err := h.AddNIC(name, drv)
+	dev, err := h.addNIC(drv)
 	if err != nil {
 		return nil, err
 	}
-	if addr != "" {
-		p, err := netip.ParsePrefix(addr)
-		if err != nil {
-			return nil, fmt.Errorf("netsim: %s address %q: %w", h.Name, addr, err)
-		}
-		if err := h.AddAddress(name, p); err != nil {
-			return nil, err
-		}
+	return dev, h.addAddr(dev, addr)
+}
+
+// addNIC adds the host's next ethN on drv.
+func (h *Host) addNIC(drv netdev.Driver) (*netdev.Device, error) {
+	name := fmt.Sprintf("eth%d", h.nifs)
+	h.nifs++
+	return h.AddNIC(name, drv)
+}
+
+// addAddr gives dev the address addr ("10.0.0.1/24"; "" for none).
+func (h *Host) addAddr(dev *netdev.Device, addr string) error {
+	if addr == "" {
+		return nil
 	}
-	return dev, nil
+	p, err := netip.ParsePrefix(addr)
+	if err != nil {
+		return fmt.Errorf("netsim: %s address %q: %w", h.Name, addr, err)
+	}
+	return h.AddAddress(dev.Name(), p)
 }
 
 // Switch is a learning switch hosts plug into, for a shared LAN.

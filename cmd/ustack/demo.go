@@ -102,7 +102,7 @@ func demo(w io.Writer, pings, fragSize int) error {
 
 	// 2. More pings: the caches are warm now.
 	if pings > 0 {
-		section(w, fmt.Sprintf("2. %d more pings: ARP entries cached, the route cached", pings))
+		section(w, fmt.Sprintf("2. %d more pings: the neighbours are in the ARP caches now", pings))
 		fmt.Fprintf(w, "PING %v 56(84) bytes of data.\n", serverIP)
 		sum, err = client.Ping(ctx, serverIP, ipv4.PingOptions{Count: pings, Size: 56, Interval: 200 * time.Millisecond}, func(r ipv4.EchoReply) {
 			fmt.Fprintf(w, "%s\n", r)

@@ -6,6 +6,7 @@ package main
 // HTTP GET made with net/http over the client's stack.
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -101,6 +102,7 @@ type segWatch struct {
 	data     dataSends
 	reqID    uint64 // the client's first data segment
 	reqLen   int    // its payload, as tcp:::send says
+	reqData  []byte // the client's first data segment's payload, from tcp:::send
 	ipLen    int    // its datagram, as ip:::send says
 	closed   map[string]bool
 	finished chan struct{} // closed when both sides are CLOSED
@@ -109,6 +111,9 @@ type segWatch struct {
 func (s *segWatch) event(host string, e *trace.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if host == "client" && s.reqData == nil && e.Segment && e.Len > 0 && e.Probe.Name == "send" {
+		s.reqData = bytes.Clone(e.Payload) // lent for this call only
+	}
 	if n := s.data.see(host, e); n > 0 && host == "client" && s.reqID == 0 {
 		s.reqID, s.reqLen, s.ipLen = e.PktID, n, e.Len
 	}
@@ -138,7 +143,8 @@ func tcpAct(ctx context.Context, w io.Writer, nr *netsim.Narrator, tap *wireTap,
 	for _, h := range []*netsim.Host{client, server} {
 		name := h.Name
 		for _, p := range []string{"tcp:::send", "ip:::send", "tcp:::state-change"} {
-			cancel := h.Tracer().Subscribe(p, func(e *trace.Event) { sw.event(name, e) })
+			// Segments' payloads too, as `ustack trace --payload` asks.
+			cancel := h.Tracer().Subscribe(p, func(e *trace.Event) { sw.event(name, e) }, trace.WithPayload())
 			defer cancel()
 		}
 	}
@@ -213,15 +219,19 @@ func tcpAct(ctx context.Context, w io.Writer, nr *netsim.Narrator, tap *wireTap,
 	}
 
 	sw.mu.Lock()
-	id, plen, ipLen := sw.reqID, sw.reqLen, sw.ipLen
+	id, plen, ipLen, reqBytes := sw.reqID, sw.reqLen, sw.ipLen, sw.reqData
 	sw.mu.Unlock()
-	return dumpRequest(w, tap, id, plen, ipLen)
+	if len(reqBytes) != plen {
+		return fmt.Errorf("demo: tcp:::send reported %d bytes of payload for a %d-byte segment", len(reqBytes), plen)
+	}
+	return dumpRequest(w, tap, id, reqBytes, ipLen)
 }
 
-// dumpRequest shows the request's bytes at the TCP and the IP layer. The
-// probes report lengths, not bytes: the bytes are the tap's copy of the
-// frame the client sent, found by the packet id the probes reported.
-func dumpRequest(w io.Writer, tap *wireTap, id uint64, plen, ipLen int) error {
+// dumpRequest shows the request's bytes at the TCP and the IP layer: the
+// payload tcp:::send reported (its subscriber asked for payloads), and
+// the datagram from the tap's copy of the frame the client sent, found by
+// the packet id the probes reported; the two must agree.
+func dumpRequest(w io.Writer, tap *wireTap, id uint64, data []byte, ipLen int) error {
 	f, ok := tap.find("client", id)
 	if !ok {
 		return fmt.Errorf("demo: no frame on the wire for packet %d", id)
@@ -235,17 +245,18 @@ func dumpRequest(w io.Writer, tap *wireTap, id uint64, plen, ipLen int) error {
 		return fmt.Errorf("demo: the request's segment: %w", err)
 	}
 	payload := seg.Payload()
-	if len(payload) != plen || len(ip.Bytes()) != ipLen {
+	if !bytes.Equal(payload, data) || len(ip.Bytes()) != ipLen {
 		return fmt.Errorf("demo: the tapped request (%d bytes, in a %d-byte datagram) is not the one the probes saw (%d, %d)",
-			len(payload), len(ip.Bytes()), plen, ipLen)
+			len(payload), len(ip.Bytes()), len(data), ipLen)
 	}
 	off := ip.HeaderLen() + seg.HeaderLen()
-	fmt.Fprintf(w, "\n   the request's bytes: probes report lengths, not bytes, so a tap on the\n")
-	fmt.Fprintf(w, "   client's wire kept a copy of the frame of packet %d (%s %s)\n\n", id, f.Host, f.Dev)
-	fmt.Fprintf(w, "   at the TCP layer: the %d bytes of payload of tcp:::send\n", len(payload))
-	writeDump(w, payload)
-	fmt.Fprintf(w, "\n   at the IP layer: the %d-byte datagram of ip:::send, the same bytes from\n", len(ip.Bytes()))
-	fmt.Fprintf(w, "   offset %d (%#x), after the %d-byte IP and %d-byte TCP headers\n", off, off, ip.HeaderLen(), seg.HeaderLen())
+	fmt.Fprintf(w, "\n   the request's bytes: tcp:::send reports a segment's payload to a subscriber\n")
+	fmt.Fprintf(w, "   that asks for it (ustack trace --payload), and a tap on the client's wire\n")
+	fmt.Fprintf(w, "   kept a copy of the frame of packet %d (%s %s), as a capture would\n\n", id, f.Host, f.Dev)
+	fmt.Fprintf(w, "   at the TCP layer: the %d bytes of payload tcp:::send reported\n", len(data))
+	writeDump(w, data)
+	fmt.Fprintf(w, "\n   at the IP layer, from the tap: the %d-byte datagram of ip:::send, the same\n", len(ip.Bytes()))
+	fmt.Fprintf(w, "   bytes from offset %d (%#x), after the %d-byte IP and %d-byte TCP headers\n", off, off, ip.HeaderLen(), seg.HeaderLen())
 	writeDump(w, ip.Bytes())
 	return nil
 }

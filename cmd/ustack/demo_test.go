@@ -35,6 +35,14 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
+	// Nothing went wrong on the way that the story does not tell: no
+	// frame refused by a wire (a gratuitous ARP sent before the far end
+	// was plugged in once was), no drop.
+	for _, bad := range []string{"TxErrors", "TxDropped", "RxDropped", "InDiscards"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("demo counters show %s", bad)
+		}
+	}
 	if t.Failed() {
 		t.Logf("demo output:\n%s", text)
 	}
