@@ -1,7 +1,6 @@
 package netdev
 
 import (
-
 	"ustack/pkt"
 	"ustack/trace"
 	"ustack/wire"
