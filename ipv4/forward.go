@@ -1,7 +1,6 @@
 package ipv4
 
 import (
-
 	"ustack/netdev"
 	"ustack/pkt"
 	"ustack/trace"
