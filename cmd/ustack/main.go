@@ -48,6 +48,7 @@ func init() {
 		{name: "get", summary: "fetch an http:// URL over a running stack's TCP (curl)", usage: getUsage, run: runGet},
 		{name: "trace", summary: "print a running stack's probe events as they fire (dtrace)", usage: traceUsage, run: runTrace},
 		{name: "capture", summary: "write a running stack's frames to a pcapng file (tcpdump -w)", usage: captureUsage, run: runCapture},
+		{name: "plot", summary: "draw a TCP time-sequence graph and cwnd/RTT from a JSON trace (tcptrace)", usage: plotUsage, run: runPlot},
 		{name: "demo", summary: "watch a packet walk the layers: client, router, server in one process", usage: demoUsage, run: runDemo},
 		{name: "help", summary: "show this help, or a command's ('ustack help ping')", run: runHelp},
 	}

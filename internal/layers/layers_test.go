@@ -44,6 +44,7 @@ var layer = map[string]int{
 
 	"ustack/cmd":     8,
 	"ustack/interop": 8,
+	"ustack/tcpplot": 8,
 }
 
 // exceptions: the socket layer's pieces (deadlines, queues, errors) are
