@@ -244,7 +244,7 @@ func (p *Proto) SendError(inDev int, orig *pkt.Buf, tc wire.ICMPv4TypeCode, extr
 		return
 	}
 	b := p.pool.Get(pkt.MaxHeaderLen, wire.ICMPv4HeaderLen+qlen)
-	b.ID = orig.ID
+	b.ID = p.reg.NextPacketID() // a packet of its own, as Linux's error is a new skb
 	msg := b.View(0)
 	msg[0], msg[1], msg[2], msg[3] = byte(tc.Type()), tc.Code(), 0, 0
 	binary.BigEndian.PutUint32(msg[4:], extra)

@@ -155,7 +155,7 @@ type Table struct {
 	stats  *stats.ARP
 	sol    Solicitor
 	unrch  UnreachableFunc
-	probes struct{ resolved, failed *trace.Probe }
+	probes struct{ resolved, failed, queue, drop *trace.Probe }
 
 	mu      sync.Mutex
 	entries map[key]*entry
@@ -170,6 +170,8 @@ func New(cfg Config, clk clock.Clock, st *stats.ARP, tr *trace.Tracer) *Table {
 	t := &Table{cfg: cfg, clk: clk, stats: st, entries: make(map[key]*entry)}
 	t.probes.resolved = tr.Probe("arp", "resolved")
 	t.probes.failed = tr.Probe("arp", "failed")
+	t.probes.queue = tr.Probe("arp", "queue")
+	t.probes.drop = tr.Probe("arp", "drop")
 	t.gc = clk.AfterFunc(cfg.GCInterval, t.collect)
 	return t
 }
@@ -214,16 +216,20 @@ func (t *Table) Output(dev *netdev.Device, nextHop netip.Addr, b *pkt.Buf) error
 			t.mu.Unlock()
 			return dev.SendEthernet(b, mac, wire.EtherTypeIPv4)
 		case Incomplete:
+			id, n := b.ID, b.Len() // b is the queue's once pushed
 			if !e.queue.Push(b) {
 				// Like Linux, the oldest waiting packet makes room.
 				old := e.queue.Pop()
 				e.queue.Push(b)
 				t.mu.Unlock()
+				t.queueProbe(dev, nextHop, id, n)
 				t.stats.UnresolvedDiscards.Inc()
+				t.dropProbe(dev, nextHop, old, "resolution queue full")
 				old.Free()
 				return nil
 			}
 			t.mu.Unlock()
+			t.queueProbe(dev, nextHop, id, n)
 			return nil
 		case Failed:
 			if t.clk.Now().Sub(e.updated) < t.cfg.FailedLingers {
@@ -240,6 +246,7 @@ func (t *Table) Output(dev *netdev.Device, nextHop netip.Addr, b *pkt.Buf) error
 			t.mu.Unlock()
 			t.stats.TableFulls.Inc()
 			t.stats.UnresolvedDiscards.Inc()
+			t.dropProbe(dev, nextHop, b, "neighbour table full")
 			b.Free()
 			return err
 		}
@@ -247,9 +254,11 @@ func (t *Table) Output(dev *netdev.Device, nextHop netip.Addr, b *pkt.Buf) error
 	now := t.clk.Now()
 	t.setStateLocked(e, Incomplete, now)
 	e.probes = 1
+	id, n := b.ID, b.Len() // b is the queue's once pushed
 	e.queue.Push(b)
 	e.timer = t.armLocked(e, t.cfg.RetransTime)
 	t.mu.Unlock()
+	t.queueProbe(dev, nextHop, id, n)
 	t.stats.OutRequests.Inc()
 	t.sol.Solicit(dev, nextHop, wire.MAC{}, false)
 	return nil
@@ -577,4 +586,23 @@ func (t *Table) collect() {
 		}
 	}
 	t.gc = t.clk.AfterFunc(t.cfg.GCInterval, t.collect)
+}
+
+// queueProbe fires arp:::queue for packet id, n bytes, which now waits
+// for nextHop to resolve (cf. the entry's arp_queue in Linux): a packet
+// walk shows the wait as this stage's time. It takes the id and length,
+// read before the packet was queued, not the packet: once queued, a
+// resolution may send and free it at any moment.
+func (t *Table) queueProbe(dev *netdev.Device, nextHop netip.Addr, id uint64, n int) {
+	if p := t.probes.queue; p.Enabled() {
+		p.Fire(&trace.Event{PktID: id, Dev: dev.Name(), Dst: nextHop, Len: n, Reason: "unresolved"})
+	}
+}
+
+// dropProbe fires arp:::drop for b, a packet that will never be sent for
+// want of its next hop's address.
+func (t *Table) dropProbe(dev *netdev.Device, nextHop netip.Addr, b *pkt.Buf, reason string) {
+	if p := t.probes.drop; p.Enabled() {
+		p.Fire(&trace.Event{PktID: b.ID, Dev: dev.Name(), Dst: nextHop, Len: b.Len(), Reason: reason})
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"ustack/clock"
 	"ustack/drivers/vwire"
 	"ustack/netdev"
 	"ustack/pkt"
@@ -541,5 +542,78 @@ func TestProbesDropAddresses(t *testing.T) {
 	}
 	if !f.Match(&d) {
 		t.Errorf("filter %q does not match the drop %v", "dport == 4999", d.String())
+	}
+}
+
+// A packet that waits for ARP is one walk, the wait shown as the time
+// spent in arp:::queue: here the neighbour never answers, so the walk
+// runs from the send through the queue to ip:::drop after ARP gives up,
+// with the walker's short idle time ticking all along (the queue holds
+// the walk open). The ICMP error the drop causes is a packet of its own.
+func TestPacketWalkARPWait(t *testing.T) {
+	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	n := New(Options{Seed: 7, Clock: clk})
+	t.Cleanup(func() { n.Close() })
+	a, b := n.Host("a"), n.Host("b")
+	n.MustLink(a, "10.0.0.1/24", b, "10.0.0.2/24", LinkOptions{})
+	var mu sync.Mutex
+	var walks []*trace.Walk
+	w := trace.NewWalker(100*time.Millisecond, func(wk *trace.Walk) {
+		mu.Lock()
+		walks = append(walks, wk)
+		mu.Unlock()
+	})
+	defer a.Tracer().Subscribe("*:::*", w.Add)()
+	c, err := a.DialContext(t.Context(), "udp", "10.0.0.99:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("anyone?")); err != nil {
+		t.Fatal(err)
+	}
+	var id uint64
+	waitProbe(t, "the datagram queued for ARP", func() bool { return a.Stats().ARP.OutRequests.Load() > 0 })
+	for range 60 { // 6 s in steps of the walker's tick
+		clk.Advance(100 * time.Millisecond)
+		w.Expire(clk.Now())
+	}
+	w.Flush()
+	mu.Lock()
+	defer mu.Unlock()
+	var walk *trace.Walk
+	for _, wk := range walks {
+		if slices.ContainsFunc(wk.Steps, func(e trace.Event) bool { return e.Probe.FullName() == "arp:::queue" }) {
+			if walk != nil {
+				t.Fatalf("two walks pass arp:::queue:\n%v\n%v", walk, wk)
+			}
+			walk, id = wk, wk.PktID
+		}
+	}
+	if walk == nil {
+		t.Fatalf("no walk through arp:::queue among %d", len(walks))
+	}
+	for _, wk := range walks {
+		if wk != walk && wk.PktID == id {
+			t.Errorf("packet %d split over two walks:\n%v\n%v", id, walk, wk)
+		}
+	}
+	var names []string
+	queued := -1
+	for i, e := range walk.Steps {
+		names = append(names, e.Probe.FullName())
+		if e.Probe.FullName() == "arp:::queue" {
+			queued = i
+		}
+	}
+	lastStep := walk.Steps[len(walk.Steps)-1]
+	if lastStep.Probe.FullName() != "ip:::drop" || lastStep.Reason != "neighbour unreachable" || slices.Contains(names, "icmp:::send") {
+		t.Errorf("walk %v: want it to end in ip:::drop (neighbour unreachable), with no ICMP error in it\n%v", names, walk)
+	}
+	if d := walk.Spent(queued); d < 2*time.Second {
+		t.Errorf("time spent in arp:::queue %v, want the seconds ARP tried\n%v", d, walk)
+	}
+	if q := walk.Steps[queued]; q.Dst != netip.MustParseAddr("10.0.0.99") || q.Len == 0 {
+		t.Errorf("arp:::queue next hop %v len %d, want 10.0.0.99 and the datagram's length", q.Dst, q.Len)
 	}
 }

@@ -84,8 +84,10 @@ func (w *Walk) String() string {
 // Walker groups events by packet id into walks. A walk ends when its
 // packet is dropped (any :::drop probe) or leaves the stack through a
 // socket (socket:::dequeue), or when no event has reported it for the
-// idle time (Expire); done is then called with it. Events without a
-// packet id are ignored.
+// idle time (Expire) — or for QueueWait, if its last stage put it in a
+// queue to wait (arp:::queue: a packet waiting for its next hop to
+// resolve); done is then called with it. Events without a packet id are
+// ignored.
 //
 // Add may be used as a Listener: it copies what it keeps and holds a
 // mutex briefly. done is called without the mutex held, in the context
@@ -97,6 +99,12 @@ type Walker struct {
 	mu   sync.Mutex
 	open map[uint64]*Walk
 }
+
+// QueueWait is how long a walk whose packet waits in a queue (its last
+// stage a :::queue probe) stays open without events: longer than ARP
+// takes to resolve a neighbour or give up on it (three requests a second
+// apart).
+const QueueWait = 5 * time.Second
 
 // MaxOpenWalks bounds the walks a Walker follows at once; past it the
 // oldest ends early.
@@ -161,7 +169,13 @@ func last(wk *Walk) time.Time { return wk.Steps[len(wk.Steps)-1].Time }
 // Expire ends the walks with no event since now less the idle time, in
 // the order their packets were first seen.
 func (w *Walker) Expire(now time.Time) {
-	w.finish(func(wk *Walk) bool { return now.Sub(last(wk)) >= w.idle })
+	w.finish(func(wk *Walk) bool {
+		idle := w.idle
+		if p := wk.Steps[len(wk.Steps)-1].Probe; p != nil && p.Name == "queue" {
+			idle = max(idle, QueueWait)
+		}
+		return now.Sub(last(wk)) >= idle
+	})
 }
 
 // Flush ends every walk.
