@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -42,7 +43,8 @@ Options:
   --walk          print packet walks: each packet's stages in order, with the
                   time spent in each (a packet is shown when any of its events
                   passes the filter)
-  --payload       include TCP segment payloads (in --json, base64)
+  --payload       include TCP segment payloads: hex and ASCII under each line,
+                  base64 in --json
   -c, --count N   stop after N events (walks with --walk)
   --ctl PATH      control socket of the stack (default: see 'ustack help')
 
@@ -88,10 +90,9 @@ func runTrace(args []string) error {
 
 	out := bufio.NewWriter(os.Stdout)
 	defer out.Flush()
-	p := tracePrinter{w: out, json: asJSON}
-	if !asJSON && !walk {
-		fmt.Fprintln(out, ctl.TraceHeader)
-	}
+	// The column header goes out with the first event, so that a trace
+	// the stack refuses (no such probe) prints only its error.
+	p := tracePrinter{w: out, json: asJSON, header: !asJSON && !walk}
 	res, err := c.Trace(ctx, a, ctl.TraceHandler{Event: p.event, Walk: p.walk, Lost: p.lost})
 	out.Flush()
 	if err != nil && ctx.Err() == nil {
@@ -110,8 +111,9 @@ func runTrace(args []string) error {
 // tracePrinter writes what the stack streams, flushing each line so that
 // a pipe sees events as they happen.
 type tracePrinter struct {
-	w    *bufio.Writer
-	json bool
+	w      *bufio.Writer
+	json   bool
+	header bool // the column header is still to print
 }
 
 func (p *tracePrinter) event(t ctl.TraceEvent) {
@@ -119,7 +121,17 @@ func (p *tracePrinter) event(t ctl.TraceEvent) {
 		p.writeJSON(t)
 		return
 	}
+	if p.header {
+		fmt.Fprintln(p.w, ctl.TraceHeader)
+		p.header = false
+	}
 	fmt.Fprintln(p.w, t.String())
+	if len(t.Payload) > 0 {
+		// --payload: the bytes under the line, as tcpdump -X shows them.
+		for line := range strings.Lines(hex.Dump(t.Payload)) {
+			p.w.WriteString("        " + line)
+		}
+	}
 	p.w.Flush()
 }
 

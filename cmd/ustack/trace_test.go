@@ -149,3 +149,23 @@ func TestTraceJSONLost(t *testing.T) {
 		t.Errorf("--json output %q, want the event then {\"lost\":3,\"total\":5}", lines)
 	}
 }
+
+// Human lines: the column header comes with the first event (a refused
+// trace prints only its error), and --payload's bytes follow their
+// event's line as hex and ASCII.
+func TestTracePrinterHuman(t *testing.T) {
+	var out bytes.Buffer
+	p := &tracePrinter{w: bufio.NewWriter(&out), header: true}
+	if out.Len() != 0 {
+		t.Fatal("header before any event")
+	}
+	p.event(ctl.TraceEvent{Probe: "tcp:::send", Payload: []byte("GET / HTTP/1.1\r\n")})
+	p.event(ctl.TraceEvent{Probe: "tcp:::send"})
+	text := out.String()
+	if strings.Count(text, ctl.TraceHeader) != 1 || !strings.HasPrefix(text, ctl.TraceHeader) {
+		t.Errorf("header not printed once, first:\n%s", text)
+	}
+	if !strings.Contains(text, "47 45 54 20 2f 20 48 54  54 50 2f 31 2e 31 0d 0a  |GET / HTTP/1.1..|") {
+		t.Errorf("payload not dumped under its line:\n%s", text)
+	}
+}
