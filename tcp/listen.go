@@ -38,7 +38,7 @@ func (l *Endpoint) listenInput(s *segment) {
 		if !s.has(wire.TCPFlagSYN) && l.cookieAckLocked(s) {
 			return
 		}
-		p.dropSeg(s, &st.InNoSocket, "LISTEN: ACK for no connection")
+		p.dropSeg(s, &st.InDropped, "LISTEN: ACK for no connection") // a socket there is: not InNoSocket
 		p.resetFor(s)
 		return
 	case !s.has(wire.TCPFlagSYN):
