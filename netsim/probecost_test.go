@@ -13,8 +13,12 @@ package netsim
 //
 // and compare the MB/s, or better on a busy machine the cpu-ns/op (the
 // process's CPU time, which other processes sway less than the wall
-// clock). The enabled case fires every probe of both
-// stacks to one trivial listener, for the price of watching everything.
+// clock). testdata/probecost.sh does it properly: both builds, in
+// alternating order, on one core (GOMAXPROCS=1: on two cores the two
+// stacks' goroutines racing each other make most of the noise), and
+// reports the medians and the median paired ratio. The enabled case fires
+// every probe of both stacks to one trivial listener, for the price of
+// watching everything (events/op says how many).
 
 import (
 	"io"
