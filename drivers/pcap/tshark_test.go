@@ -167,6 +167,18 @@ func testTsharkMixed(t *testing.T, gso bool) {
 	if err := b.AddAddress("eth0", netip.MustParsePrefix("10.0.0.2/24")); err != nil {
 		t.Fatal(err)
 	}
+	// Each side has taken the other's announcement before the workload
+	// begins: one that arrived while a's first ping waited for ARP would
+	// resolve it (the entry exists), and then b, whose cache a's
+	// announcement could not fill, would have to ask too: six ARP frames
+	// where the count below wants four.
+	for deadline := time.Now().Add(10 * time.Second); a.Stats().ARP.InRequests.Load() < 1 || b.Stats().ARP.InRequests.Load() < 1; {
+		if time.Now().After(deadline) {
+			t.Fatal("the announcements did not arrive")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond) // past the cache update that follows the count
 
 	mixedWorkload(t, a, b)
 	waitQuiet(capA)
