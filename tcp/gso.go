@@ -72,6 +72,9 @@ func gsoSegs(n, gso int) int {
 // would have been (Linux, whose receivers' GRO has the same effect, has
 // dropped L altogether: tcp_slow_start).
 func (ep *Endpoint) onAckLocked(acked int, now time.Time) {
+	if !ep.cwndLimitedLocked(ep.inFlight() + acked) {
+		return
+	}
 	step := 2 * ep.smss()
 	if ep.rt.GSOMaxSize == 0 || step <= 0 {
 		ep.cc.OnAck(acked, ep.rtt.srtt, ep.inFlight(), now)
@@ -82,4 +85,21 @@ func (ep *Endpoint) onAckLocked(acked int, now time.Time) {
 		acked -= step
 	}
 	ep.cc.OnAck(acked, ep.rtt.srtt, ep.inFlight(), now)
+}
+
+// cwndLimitedLocked reports whether a connection with flight bytes in
+// flight (before the ACK at hand) was using its congestion window, so
+// that the ACK may grow it (RFC 7661 §4.3, "validated" phase; cf.
+// tcp_is_cwnd_limited). A sender held back by the receiver's window or
+// by an application with little to send learns nothing about the path
+// beyond what it used, and a window grown on such ACKs would later
+// burst at a rate never tried. In slow start the window may still grow
+// to twice what was in flight, as Linux lets it; in congestion
+// avoidance, only when the flight filled it to within a segment.
+func (ep *Endpoint) cwndLimitedLocked(flight int) bool {
+	cwnd := ep.cc.Cwnd()
+	if cwnd < ep.cc.Ssthresh() {
+		return 2*flight > cwnd
+	}
+	return flight+ep.smss() >= cwnd
 }
