@@ -28,7 +28,8 @@ type PingArgs struct {
 	Size int `json:"size,omitempty"`
 	// Interval is the time between requests (0: 1s).
 	Interval Duration `json:"interval,omitempty"`
-	// Timeout is how long to wait for the last reply (0: 2s).
+	// Timeout is how long to wait for the last reply (0: as ping does;
+	// see ipv4.PingOptions).
 	Timeout Duration `json:"timeout,omitempty"`
 }
 

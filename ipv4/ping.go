@@ -26,9 +26,39 @@ type EchoReply struct {
 
 func (r EchoReply) String() string {
 	if r.Err != nil {
-		return fmt.Sprintf("From %v icmp_seq=%d %s", r.Err.From, r.Seq, icmpDescribe(r.Err.Type, r.Err.Code, nil))
+		return fmt.Sprintf("From %v icmp_seq=%d %s", r.Err.From, r.Seq, pingDescribe(r.Err))
 	}
 	return fmt.Sprintf("%d bytes from %v: icmp_seq=%d ttl=%d time=%.3f ms", r.Len+wire.ICMPv4HeaderLen, r.From, r.Seq, r.TTL, float64(r.RTT.Microseconds())/1000)
+}
+
+// pingDescribe words an ICMP error as iputils ping prints it (its
+// pr_icmph), falling back on the trace's description.
+func pingDescribe(e *ICMPError) string {
+	switch e.Type {
+	case wire.ICMPv4DestUnreach:
+		switch e.Code {
+		case 0:
+			return "Destination Net Unreachable"
+		case 1:
+			return "Destination Host Unreachable"
+		case 2:
+			return "Destination Protocol Unreachable"
+		case 3:
+			return "Destination Port Unreachable"
+		case 4:
+			return fmt.Sprintf("Frag needed and DF set (mtu = %d)", e.MTU)
+		case 13:
+			return "Communication prohibited by filter"
+		}
+	case wire.ICMPv4TimeExceeded:
+		switch e.Code {
+		case 0:
+			return "Time to live exceeded"
+		case 1:
+			return "Frag reassembly time exceeded"
+		}
+	}
+	return icmpDescribe(e.Type, e.Code, nil)
 }
 
 // pingTable demultiplexes echo replies to Pingers by identifier, like
@@ -198,9 +228,13 @@ type PingOptions struct {
 	Count    int           // requests to send (0: 4)
 	Size     int           // payload bytes (0: 56)
 	Interval time.Duration // between requests (0: 1s)
-	Timeout  time.Duration // wait for the last reply (0: 2s)
-	TTL      uint8         // of the requests (0: the default)
-	DF       bool          // set don't-fragment (ping -M do)
+	// Timeout is how long to wait for the last reply. 0 waits as
+	// iputils ping does: twice the longest round trip seen, at least a
+	// second, or, with no reply yet, 10 s (its linger time) — long
+	// enough for the host unreachable that ARP's failure brings (3 s).
+	Timeout time.Duration
+	TTL     uint8 // of the requests (0: the default)
+	DF      bool  // set don't-fragment (ping -M do)
 }
 
 // PingSummary is what `ping` prints at the end.
@@ -237,9 +271,6 @@ func (p *Proto) Ping(ctx context.Context, dst netip.Addr, o PingOptions, onReply
 	}
 	if o.Interval <= 0 {
 		o.Interval = time.Second
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 2 * time.Second
 	}
 	pg := p.NewPinger()
 	defer pg.Close()
@@ -278,7 +309,7 @@ func (p *Proto) Ping(ctx context.Context, dst netip.Addr, o PingOptions, onReply
 		sum.Sent++
 		wait := o.Interval
 		if seq == o.Count {
-			wait = o.Timeout
+			wait = lastWait(o.Timeout, sum)
 		}
 		t := p.clk.AfterFunc(wait, fire)
 	waiting:
@@ -306,4 +337,21 @@ func (p *Proto) Ping(ctx context.Context, dst netip.Addr, o PingOptions, onReply
 		sum.Avg = total / time.Duration(sum.Received)
 	}
 	return sum, nil
+}
+
+// pingLinger is how long ping waits for the last reply when none came
+// back at all (iputils' MAXWAIT).
+const pingLinger = 10 * time.Second
+
+// lastWait is how long Ping waits after its last request: timeout if
+// set, else as iputils ping (twice the longest round trip, at least a
+// second; pingLinger without a reply).
+func lastWait(timeout time.Duration, sum PingSummary) time.Duration {
+	switch {
+	case timeout > 0:
+		return timeout
+	case sum.Received > 0:
+		return max(2*sum.Max, time.Second)
+	}
+	return pingLinger
 }

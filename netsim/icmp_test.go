@@ -5,10 +5,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"ustack/clock"
 	"ustack/drivers/fault"
 	"ustack/ipv4"
 	"ustack/wire"
@@ -195,5 +197,48 @@ func TestUDPBroadcastReachesEverySocket(t *testing.T) {
 		if n := h.Stats().ICMP.OutDestUnreachs.Load(); n != 0 {
 			t.Fatalf("%s sent %d unreachables in reply to broadcasts", h.Name, n)
 		}
+	}
+}
+
+// A ping to a neighbour that never answers ARP waits, by default, as
+// iputils ping does when nothing has come back (10 s), so the host
+// unreachable that ARP's failure brings after three requests (3 s)
+// reaches it, as "Destination Host Unreachable".
+func TestPingWaitsForHostUnreachable(t *testing.T) {
+	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	n := New(Options{Seed: 7, Clock: clk})
+	t.Cleanup(func() { n.Close() })
+	a, b := n.Host("a"), n.Host("b")
+	n.MustLink(a, "10.0.0.1/24", b, "10.0.0.2/24", LinkOptions{})
+	type result struct {
+		sum     ipv4.PingSummary
+		replies []ipv4.EchoReply
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		r.sum, r.err = a.Ping(t.Context(), netip.MustParseAddr("10.0.0.99"), ipv4.PingOptions{Count: 1}, func(e ipv4.EchoReply) { r.replies = append(r.replies, e) })
+		done <- r
+	}()
+	var r result
+	for i := 0; ; i++ {
+		select {
+		case r = <-done:
+		case <-time.After(time.Millisecond):
+			if i > 20000 {
+				t.Fatal("Ping did not return")
+			}
+			clk.Advance(10 * time.Millisecond)
+			continue
+		}
+		break
+	}
+	if r.err != nil || r.sum.Sent != 1 || r.sum.Errors != 1 || len(r.replies) != 1 || r.replies[0].Err == nil ||
+		r.replies[0].Err.Type != wire.ICMPv4DestUnreach || r.replies[0].Err.Code != 1 {
+		t.Fatalf("Ping = %+v, %v, replies %+v; want one request answered by host unreachable", r.sum, r.err, r.replies)
+	}
+	if s := r.replies[0].String(); !strings.Contains(s, "Destination Host Unreachable") {
+		t.Errorf("reply reads %q, want ping's Destination Host Unreachable", s)
 	}
 }

@@ -25,7 +25,9 @@ Options:
   -c, --count N       stop after N requests
   -s, --size N        payload bytes, 1 or more (default 56)
   -i, --interval D    time between requests (default 1s)
-  -W, --timeout D     time to wait for the last reply (default 2s)
+  -W, --timeout D     time to wait for the last reply (default: as ping,
+                      twice the longest round trip, at least 1s, or 10s
+                      when nothing came back)
   -w, --deadline D    stop after D in all
   -q, --quiet         print only the statistics
   --ctl PATH          control socket of the stack (default: see 'ustack help')
@@ -46,7 +48,7 @@ func runPing(args []string) error {
 	intVar(fs, &count, 0, "", "c", "count")
 	intVar(fs, &size, 56, "", "s", "size")
 	durationVar(fs, &interval, time.Second, "", "i", "interval")
-	durationVar(fs, &timeout, 2*time.Second, "", "W", "timeout")
+	durationVar(fs, &timeout, 0, "", "W", "timeout")
 	durationVar(fs, &deadline, 0, "", "w", "deadline")
 	boolVar(fs, &quiet, false, "", "q", "quiet")
 	pos, err := parseFlags(fs, pingUsage, args)
