@@ -44,6 +44,8 @@ type PingReply struct {
 	// ICMPType and ICMPCode are set when the answer is an ICMP error.
 	ICMPType int `json:"icmp_type,omitempty"`
 	ICMPCode int `json:"icmp_code,omitempty"`
+	// MTU is the next-hop MTU a fragmentation-needed error gives.
+	MTU int `json:"mtu,omitempty"`
 }
 
 // IsError reports whether r is an ICMP error rather than a reply.
@@ -55,45 +57,9 @@ func (r PingReply) IsError() bool { return r.ICMPType != 0 }
 //	From 10.0.0.254 icmp_seq=2 Destination Host Unreachable
 func (r PingReply) String() string {
 	if r.IsError() {
-		return fmt.Sprintf("From %v icmp_seq=%d %s", r.From, r.Seq, describeICMP(r.ICMPType, r.ICMPCode))
+		return fmt.Sprintf("From %v icmp_seq=%d %s", r.From, r.Seq, ipv4.PingErrorText(wire.ICMPv4Type(r.ICMPType), uint8(r.ICMPCode), r.MTU))
 	}
 	return fmt.Sprintf("%d bytes from %v: icmp_seq=%d ttl=%d time=%s ms", r.Bytes, r.From, r.Seq, r.TTL, ms(r.RTT.D()))
-}
-
-// describeICMP names an ICMP error as iputils does (cf. pr_icmph).
-func describeICMP(typ, code int) string {
-	switch wire.ICMPv4Type(typ) {
-	case wire.ICMPv4DestUnreach:
-		switch code {
-		case 0:
-			return "Destination Net Unreachable"
-		case 1:
-			return "Destination Host Unreachable"
-		case 2:
-			return "Destination Protocol Unreachable"
-		case 3:
-			return "Destination Port Unreachable"
-		case 4:
-			return "Frag needed and DF set"
-		case 5:
-			return "Source Route Failed"
-		case 9, 10:
-			return "Destination Host Prohibited"
-		case 13:
-			return "Communication administratively prohibited"
-		}
-		return fmt.Sprintf("Dest Unreachable, Bad Code: %d", code)
-	case wire.ICMPv4TimeExceeded:
-		if code == 1 {
-			return "Frag reassembly time exceeded"
-		}
-		return "Time to live exceeded"
-	case wire.ICMPv4ParamProblem:
-		return "Parameter problem"
-	case wire.ICMPv4Redirect:
-		return "Redirect"
-	}
-	return fmt.Sprintf("Bad ICMP type: %d", typ)
 }
 
 // PingSummary is the result of method "ping": ping(8)'s statistics.
@@ -197,7 +163,7 @@ func (s *Server) ping(ctx context.Context, raw json.RawMessage, st *Stream) (any
 		t.add(r)
 		ev := PingReply{From: r.From, Seq: int(r.Seq), TTL: int(r.TTL), Bytes: r.Len + wire.ICMPv4HeaderLen, RTT: Duration(r.RTT)}
 		if r.Err != nil {
-			ev = PingReply{From: r.Err.From, Seq: int(r.Seq), ICMPType: int(r.Err.Type), ICMPCode: int(r.Err.Code)}
+			ev = PingReply{From: r.Err.From, Seq: int(r.Seq), ICMPType: int(r.Err.Type), ICMPCode: int(r.Err.Code), MTU: r.Err.MTU}
 		}
 		st.Send("reply", ev)
 	})

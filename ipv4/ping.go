@@ -26,17 +26,18 @@ type EchoReply struct {
 
 func (r EchoReply) String() string {
 	if r.Err != nil {
-		return fmt.Sprintf("From %v icmp_seq=%d %s", r.Err.From, r.Seq, pingDescribe(r.Err))
+		return fmt.Sprintf("From %v icmp_seq=%d %s", r.Err.From, r.Seq, PingErrorText(r.Err.Type, r.Err.Code, r.Err.MTU))
 	}
 	return fmt.Sprintf("%d bytes from %v: icmp_seq=%d ttl=%d time=%.3f ms", r.Len+wire.ICMPv4HeaderLen, r.From, r.Seq, r.TTL, float64(r.RTT.Microseconds())/1000)
 }
 
-// pingDescribe words an ICMP error as iputils ping prints it (its
-// pr_icmph), falling back on the trace's description.
-func pingDescribe(e *ICMPError) string {
-	switch e.Type {
+// PingErrorText words an ICMP error as iputils ping prints it (cf. its
+// pr_icmph): "Destination Host Unreachable", "Frag needed and DF set
+// (mtu = 1400)" (mtu 0: not known). ustack ping prints the same.
+func PingErrorText(typ wire.ICMPv4Type, code uint8, mtu int) string {
+	switch typ {
 	case wire.ICMPv4DestUnreach:
-		switch e.Code {
+		switch code {
 		case 0:
 			return "Destination Net Unreachable"
 		case 1:
@@ -46,19 +47,29 @@ func pingDescribe(e *ICMPError) string {
 		case 3:
 			return "Destination Port Unreachable"
 		case 4:
-			return fmt.Sprintf("Frag needed and DF set (mtu = %d)", e.MTU)
+			if mtu > 0 {
+				return fmt.Sprintf("Frag needed and DF set (mtu = %d)", mtu)
+			}
+			return "Frag needed and DF set"
+		case 5:
+			return "Source Route Failed"
+		case 9, 10:
+			return "Destination Host Prohibited"
 		case 13:
-			return "Communication prohibited by filter"
+			return "Communication administratively prohibited"
 		}
+		return fmt.Sprintf("Dest Unreachable, Bad Code: %d", code)
 	case wire.ICMPv4TimeExceeded:
-		switch e.Code {
-		case 0:
-			return "Time to live exceeded"
-		case 1:
+		if code == 1 {
 			return "Frag reassembly time exceeded"
 		}
+		return "Time to live exceeded"
+	case wire.ICMPv4ParamProblem:
+		return "Parameter problem"
+	case wire.ICMPv4Redirect:
+		return "Redirect"
 	}
-	return icmpDescribe(e.Type, e.Code, nil)
+	return fmt.Sprintf("Bad ICMP type: %d", typ)
 }
 
 // pingTable demultiplexes echo replies to Pingers by identifier, like
